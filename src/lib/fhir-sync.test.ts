@@ -1,0 +1,157 @@
+import type { Account, Invoice } from '@medplum/fhirtypes';
+import { describe, expect, test } from 'vitest';
+import { allOf, createTestMedplum, takeInvalidWrites, versionCount } from '../../test/medplum.ts';
+import { FhirWriteError } from './errors.ts';
+import type { ResourceKey, SyncPlan } from './fhir-sync.ts';
+import { SOURCE_EVENT_EXTENSION_URL, canonicalJson, compact, syncPlans } from './fhir-sync.ts';
+
+const ACCOUNT: ResourceKey = { resourceType: 'Account', system: 'https://example.com/customer', value: 'c1' };
+const INVOICE: ResourceKey = { resourceType: 'Invoice', system: 'https://example.com/invoice', value: 'i1' };
+
+function invoicePlan(eventId: string, occurredAt: string, status: Invoice['status'], rank = 0): SyncPlan {
+  return {
+    eventId,
+    eventType: 'invoice.changed',
+    occurredAt,
+    rank,
+    ensures: [{ key: ACCOUNT, placeholder: { resourceType: 'Account', status: 'active', name: 'Placeholder' } }],
+    upserts: [
+      {
+        key: INVOICE,
+        build: ({ reference }) => ({ status, account: reference<Account>(ACCOUNT) }),
+      },
+    ],
+  };
+}
+
+describe('syncPlans', () => {
+  test('creates the resource and its placeholder in one read and one transaction', async () => {
+    const medplum = createTestMedplum();
+
+    const [result] = await syncPlans(medplum, [invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued')]);
+    const requestsOfSync = [...medplum.requests];
+
+    const [invoice] = await allOf<Invoice>(medplum, 'Invoice');
+    const [account] = await allOf<Account>(medplum, 'Account');
+    expect(invoice.status).toBe('issued');
+    expect(invoice.identifier).toEqual([{ system: INVOICE.system, value: 'i1' }]);
+    expect(invoice.account).toEqual({ reference: `Account/${account.id}` });
+    expect(account.name).toBe('Placeholder');
+    expect(invoice.extension).toEqual([
+      { url: SOURCE_EVENT_EXTENSION_URL, extension: [{ url: 'time', valueInstant: '2024-01-01T00:00:00.000Z' }] },
+    ]);
+    expect(result.resources).toEqual([{ reference: `Invoice/${invoice.id}`, outcome: 'created' }]);
+    expect(requestsOfSync.map((r) => r.bundle?.type)).toEqual(['batch', 'transaction']);
+  });
+
+  test('changes nothing when the same event is applied again', async () => {
+    const medplum = createTestMedplum();
+    await syncPlans(medplum, [invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued')]);
+    medplum.requests.length = 0;
+
+    const [result] = await syncPlans(medplum, [invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued')]);
+    const requestsOfSync = [...medplum.requests];
+
+    const [invoice] = await allOf<Invoice>(medplum, 'Invoice');
+    expect(result.resources[0].outcome).toBe('unchanged');
+    expect(await versionCount(medplum, invoice)).toBe(1);
+    expect(requestsOfSync.map((r) => r.bundle?.type)).toEqual(['batch']);
+  });
+
+  test('skips an older event that arrives after a newer one', async () => {
+    const medplum = createTestMedplum();
+    await syncPlans(medplum, [invoicePlan('e2', '2024-01-02T00:00:00Z', 'balanced')]);
+
+    const [result] = await syncPlans(medplum, [invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued')]);
+
+    expect(result.resources[0].outcome).toBe('stale');
+    expect((await allOf<Invoice>(medplum, 'Invoice'))[0].status).toBe('balanced');
+  });
+
+  test('breaks a tie of equal times by rank', async () => {
+    const medplum = createTestMedplum();
+    await syncPlans(medplum, [invoicePlan('paid', '2024-01-01T00:00:00Z', 'balanced', 2)]);
+    await syncPlans(medplum, [invoicePlan('open', '2024-01-01T00:00:00Z', 'issued', 1)]);
+
+    expect((await allOf<Invoice>(medplum, 'Invoice'))[0].status).toBe('balanced');
+  });
+
+  test('applies a batch of events oldest first and writes each resource once', async () => {
+    const medplum = createTestMedplum();
+
+    const results = await syncPlans(medplum, [
+      invoicePlan('e2', '2024-01-02T00:00:00Z', 'balanced'),
+      invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued'),
+    ]);
+    const transaction = medplum.requests.at(-1)?.bundle;
+
+    const [invoice] = await allOf<Invoice>(medplum, 'Invoice');
+    expect(invoice.status).toBe('balanced');
+    expect(await versionCount(medplum, invoice)).toBe(1);
+    expect(results.map((r) => r.resources[0].outcome)).toEqual(['created', 'created']);
+    expect(transaction?.entries).toHaveLength(2);
+  });
+
+  test('keeps fields that someone else added to the resource', async () => {
+    const medplum = createTestMedplum();
+    await syncPlans(medplum, [invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued')]);
+    const [stored] = await allOf<Invoice>(medplum, 'Invoice');
+    await medplum.updateResource({ ...stored, note: [{ text: 'Call before charging' }] });
+
+    await syncPlans(medplum, [invoicePlan('e2', '2024-01-02T00:00:00Z', 'balanced')]);
+
+    const [invoice] = await allOf<Invoice>(medplum, 'Invoice');
+    expect(invoice.status).toBe('balanced');
+    expect(invoice.note).toEqual([{ text: 'Call before charging' }]);
+  });
+
+  test('makes one resource when deliveries race', async () => {
+    const medplum = createTestMedplum();
+    const plan = invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued');
+
+    const settled = await Promise.allSettled(Array.from({ length: 10 }, () => syncPlans(medplum, [plan])));
+
+    expect(settled.every((s) => s.status === 'fulfilled')).toBe(true);
+    expect(await allOf<Invoice>(medplum, 'Invoice')).toHaveLength(1);
+    expect(await allOf<Account>(medplum, 'Account')).toHaveLength(1);
+  });
+
+  test('fails a delivery whose create lost a race to a different event, so the vendor retries it', async () => {
+    const medplum = createTestMedplum();
+    const newer = invoicePlan('e2', '2024-01-02T00:00:00Z', 'balanced');
+    const older = invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued');
+
+    const settled = await Promise.allSettled([syncPlans(medplum, [older]), syncPlans(medplum, [newer])]);
+    const retried = settled[1].status === 'rejected' ? await syncPlans(medplum, [newer]) : undefined;
+
+    expect(settled[0].status).toBe('fulfilled');
+    if (settled[1].status === 'rejected') {
+      expect(settled[1].reason).toBeInstanceOf(FhirWriteError);
+      expect(retried?.[0].resources[0].outcome).toBe('updated');
+    }
+    expect((await allOf<Invoice>(medplum, 'Invoice'))[0].status).toBe('balanced');
+  });
+
+  test('throws when a transaction entry fails even though the server threw nothing', async () => {
+    const medplum = createTestMedplum();
+    const plan: SyncPlan = {
+      ...invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued'),
+      upserts: [{ key: INVOICE, build: () => ({ status: undefined }) }],
+    };
+
+    await expect(syncPlans(medplum, [plan])).rejects.toThrow(/Writing Invoice .* failed with HTTP 400/);
+    takeInvalidWritesForThisTest();
+  });
+});
+
+describe('compact and canonicalJson', () => {
+  test('drop empty values and ignore key order', () => {
+    expect(compact({ a: '', b: [], c: {}, d: [undefined, { e: undefined }], f: 0, g: false })).toEqual({ f: 0, g: false });
+    expect(canonicalJson({ b: 1, a: { d: 2, c: 3 } })).toBe(canonicalJson({ a: { c: 3, d: 2 }, b: 1 }));
+  });
+});
+
+/** The one test that writes an invalid resource on purpose clears the record of it. */
+function takeInvalidWritesForThisTest(): void {
+  expect(takeInvalidWrites().map((w) => w.resourceType)).toEqual(['Invoice']);
+}
