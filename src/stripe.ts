@@ -1,0 +1,413 @@
+import type { BotEvent, MedplumClient } from '@medplum/core';
+import type {
+  Account,
+  Identifier,
+  Invoice,
+  InvoiceLineItem,
+  Money,
+  PaymentReconciliation,
+  Reference,
+  Patient,
+} from '@medplum/fhirtypes';
+import type Stripe from 'stripe';
+import { PayloadError, WebhookVerificationError } from './lib/errors.ts';
+import type { ResourceKey, SyncPlan } from './lib/fhir-sync.ts';
+import { syncPlans } from './lib/fhir-sync.ts';
+import { describeResults, logDecision, overallOutcome } from './lib/log.ts';
+import { bodyCandidates, parseJsonObject } from './lib/raw-body.ts';
+import { readSigningSecrets } from './lib/secrets.ts';
+import { checkTimestamp, computeHmac, findMatchingSignature, parseSignatureHeader } from './lib/signature.ts';
+import { logFailures, readHeader } from './lib/webhook.ts';
+
+const SOURCE = 'stripe';
+export const STRIPE_SECRET_NAME = 'STRIPE_WEBHOOK_SECRET';
+const SIGNATURE_HEADER = 'Stripe-Signature';
+/** Stripe's own default replay window. */
+export const STRIPE_TOLERANCE_SECONDS = 300;
+
+/** Customer or invoice metadata key whose value is the id of the Medplum Patient the billing belongs to. */
+export const PATIENT_METADATA_KEY = 'medplum_patient_id';
+
+export const STRIPE_SYSTEMS = {
+  customer: 'https://stripe.com/customer',
+  invoice: 'https://stripe.com/invoice',
+  invoiceNumber: 'https://stripe.com/invoice-number',
+  paymentIntent: 'https://stripe.com/payment_intent',
+  chargeRefunds: 'https://stripe.com/charge-refunds',
+  price: 'https://stripe.com/price',
+} as const;
+
+export interface StripeBotResult {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly outcome: string;
+  readonly resources: { reference: string; outcome: string }[];
+}
+
+export interface StripeHandlerOptions {
+  /** Injectable clock for tests, in seconds since the epoch. */
+  readonly nowSeconds?: number;
+}
+
+/**
+ * Keeps a Medplum project's billing records in step with Stripe.
+ *
+ * Triggered by: a Stripe webhook endpoint posting to this bot's `$execute` URL (or its `/webhook` route).
+ * Reads secrets: `STRIPE_WEBHOOK_SECRET` (the endpoint's `whsec_...` signing secret) and, during a
+ * rotation, `STRIPE_WEBHOOK_SECRET_PREVIOUS`.
+ * Writes: Account (customer.*), Invoice (invoice.*), PaymentReconciliation (payment_intent.succeeded,
+ * charge.refunded). Other event types are acknowledged and logged.
+ */
+export async function handler(
+  medplum: MedplumClient,
+  event: BotEvent,
+  options: StripeHandlerOptions = {}
+): Promise<StripeBotResult> {
+  return logFailures(SOURCE, async () => {
+    const body = verifyStripeSignature(event, options.nowSeconds);
+    const stripeEvent = parseStripeEvent(body);
+    const mapper = EVENT_MAPPERS[stripeEvent.type as MappedEventType] as Mapper<MappedEventType> | undefined;
+    if (!mapper) {
+      logDecision({ source: SOURCE, eventId: stripeEvent.id, eventType: stripeEvent.type, outcome: 'ignored' });
+      return { eventId: stripeEvent.id, eventType: stripeEvent.type, outcome: 'ignored', resources: [] };
+    }
+    const [result] = await syncPlans(medplum, [mapper(stripeEvent as StripeEventOf<MappedEventType>)]);
+    const outcome = overallOutcome(result);
+    logDecision({ source: SOURCE, eventId: result.eventId, eventType: result.eventType, outcome, reason: describeResults(result) });
+    return { eventId: result.eventId, eventType: result.eventType, outcome, resources: result.resources };
+  });
+}
+
+// ---- Verification ----
+
+/**
+ * Checks `Stripe-Signature` the way Stripe signs: HMAC-SHA256 of `<t>.<body>` keyed with the whole
+ * `whsec_...` string, any `v1` value may match, and `t` within five minutes of now. Returns the body
+ * that matched.
+ */
+export function verifyStripeSignature(event: BotEvent, nowSeconds?: number): string {
+  const secrets = readSigningSecrets(event, STRIPE_SECRET_NAME);
+  const header = readHeader(event, SIGNATURE_HEADER);
+  if (!header) {
+    throw new WebhookVerificationError(
+      `The ${SIGNATURE_HEADER} header is missing; point only Stripe webhook endpoints at this bot.`
+    );
+  }
+  const values = parseSignatureHeader(header, SIGNATURE_HEADER);
+  const timestamp = values.get('t')?.[0];
+  const provided = values.get('v1') ?? [];
+  if (!timestamp || provided.length === 0) {
+    throw new WebhookVerificationError(
+      `The ${SIGNATURE_HEADER} header lacks a timestamp (t) or a v1 signature; check that the request came from Stripe.`
+    );
+  }
+  const match = findMatchingSignature({
+    secrets,
+    bodies: bodyCandidates(event.input),
+    provided,
+    secretName: STRIPE_SECRET_NAME,
+    sign: (secret, body) =>
+      computeHmac({ algorithm: 'sha256', key: secret, message: `${timestamp}.${body}`, encoding: 'hex' }),
+  });
+  checkTimestamp({ timestamp, toleranceSeconds: STRIPE_TOLERANCE_SECONDS, nowSeconds, headerName: SIGNATURE_HEADER });
+  return match.body.text;
+}
+
+/** Reads the fields every Stripe event has; the rest is checked by each mapper as it uses it. */
+export function parseStripeEvent(body: string): Stripe.Event {
+  const event = parseJsonObject(body);
+  const data = event.data as { object?: unknown } | undefined;
+  if (
+    event.object !== 'event' ||
+    typeof event.id !== 'string' ||
+    typeof event.type !== 'string' ||
+    typeof event.created !== 'number' ||
+    !isObject(data?.object)
+  ) {
+    throw new PayloadError(
+      'The body is not a Stripe event (expected object "event" with id, type, created and data.object); ' +
+        'check that the endpoint uses a snapshot (v1) event destination.'
+    );
+  }
+  return event as unknown as Stripe.Event;
+}
+
+// ---- Mapping: one mapper per event type ----
+
+type InvoiceEventType =
+  | 'invoice.created'
+  | 'invoice.finalized'
+  | 'invoice.updated'
+  | 'invoice.paid'
+  | 'invoice.payment_failed'
+  | 'invoice.voided'
+  | 'invoice.marked_uncollectible';
+
+type MappedEventType =
+  | 'customer.created'
+  | 'customer.updated'
+  | 'customer.deleted'
+  | InvoiceEventType
+  | 'payment_intent.succeeded'
+  | 'charge.refunded';
+
+type StripeEventOf<T extends Stripe.Event['type']> = Extract<Stripe.Event, { type: T }>;
+type Mapper<T extends MappedEventType> = (event: StripeEventOf<T>) => SyncPlan;
+
+/** The event types this bot writes; typed by name, so a misspelt type or a wrong payload is a type error. */
+const EVENT_MAPPERS: { [T in MappedEventType]: Mapper<T> } = {
+  'customer.created': mapCustomer,
+  'customer.updated': mapCustomer,
+  'customer.deleted': mapDeletedCustomer,
+  'invoice.created': mapInvoice,
+  'invoice.finalized': mapInvoice,
+  'invoice.updated': mapInvoice,
+  'invoice.paid': mapInvoice,
+  'invoice.payment_failed': mapInvoice,
+  'invoice.voided': mapInvoice,
+  'invoice.marked_uncollectible': mapInvoice,
+  'payment_intent.succeeded': mapPaymentIntent,
+  'charge.refunded': mapRefund,
+};
+
+/** The event types the Stripe dashboard should send to this bot. */
+export const MAPPED_EVENT_TYPES = Object.keys(EVENT_MAPPERS) as MappedEventType[];
+
+function planFor(event: Stripe.Event, rank: number, parts: Pick<SyncPlan, 'upserts' | 'ensures' | 'reads'>): SyncPlan {
+  return { eventId: event.id, eventType: event.type, occurredAt: isoFromSeconds(event.created), rank, ...parts };
+}
+
+function customerKey(customerId: string): ResourceKey {
+  return { resourceType: 'Account', system: STRIPE_SYSTEMS.customer, value: customerId };
+}
+
+/** Account type for a patient's billing account (HL7 v3 ActCode). */
+const PATIENT_BILLING_ACCOUNT = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PBILLACCT', display: 'patient billing account' }],
+};
+
+function mapCustomer(event: StripeEventOf<'customer.created' | 'customer.updated'>): SyncPlan {
+  const customer = requireObject<Stripe.Customer>(event.data.object, 'customer', 'cus_');
+  return planFor(event, 0, {
+    upserts: [
+      {
+        key: customerKey(customer.id),
+        build: (): Partial<Account> => {
+          const patient = patientReference(customer.metadata);
+          return {
+            status: 'active',
+            type: PATIENT_BILLING_ACCOUNT,
+            name: customer.name ?? customer.email ?? undefined,
+            description: 'Stripe customer',
+            subject: patient ? [patient] : undefined,
+          };
+        },
+      },
+    ],
+  });
+}
+
+/** A deleted customer keeps its Account for the billing history; it becomes inactive, for good. */
+function mapDeletedCustomer(event: StripeEventOf<'customer.deleted'>): SyncPlan {
+  const customer = requireObject<Stripe.Customer>(event.data.object, 'customer', 'cus_');
+  // Deletion is final in Stripe: rank it above any update from the same second.
+  return planFor(event, 1, {
+    upserts: [{ key: customerKey(customer.id), build: (): Partial<Account> => ({ status: 'inactive' }) }],
+  });
+}
+
+/** Where an invoice is in its life; breaks ties between events from the same second. */
+const INVOICE_STAGE: Record<Stripe.Invoice.Status, number> = { draft: 0, open: 1, paid: 2, void: 2, uncollectible: 2 };
+
+const INVOICE_STATUS: Record<Stripe.Invoice.Status, Invoice['status']> = {
+  draft: 'draft',
+  open: 'issued',
+  paid: 'balanced',
+  void: 'cancelled',
+  uncollectible: 'cancelled',
+};
+
+const CANCELLED_REASON: Partial<Record<Stripe.Invoice.Status, string>> = {
+  void: 'Voided in Stripe',
+  uncollectible: 'Marked uncollectible in Stripe',
+};
+
+function mapInvoice(event: StripeEventOf<InvoiceEventType>): SyncPlan {
+  const invoice = requireObject<Stripe.Invoice>(event.data.object, 'invoice', 'in_');
+  const status = requireInvoiceStatus(invoice.status);
+  const customerId = stripeId(invoice.customer);
+  const account = customerId ? customerKey(customerId) : undefined;
+  return planFor(event, INVOICE_STAGE[status], {
+    ensures: account ? [{ key: account, placeholder: accountPlaceholder() }] : [],
+    upserts: [
+      {
+        key: { resourceType: 'Invoice', system: STRIPE_SYSTEMS.invoice, value: invoice.id },
+        build: ({ lookup, reference }): Partial<Invoice> => ({
+          identifier: invoiceIdentifiers(invoice),
+          status: INVOICE_STATUS[status],
+          cancelledReason: CANCELLED_REASON[status],
+          account: account ? reference<Account>(account) : undefined,
+          subject: patientReference(invoice.metadata) ?? (account ? accountPatient(lookup<Account>(account)) : undefined),
+          date: isoFromSeconds(invoice.status_transitions?.finalized_at ?? invoice.created),
+          lineItem: invoice.lines?.data?.map(toInvoiceLineItem),
+          totalNet: toMoney(invoice.subtotal, invoice.currency),
+          totalGross: toMoney(invoice.total, invoice.currency),
+        }),
+      },
+    ],
+  });
+}
+
+/** The Patient an Account bills for, if its customer's metadata named one. */
+function accountPatient(account: Account | undefined): Reference<Patient> | undefined {
+  const subject = account?.subject?.find((reference) => reference.reference?.startsWith('Patient/'));
+  return subject as Reference<Patient> | undefined;
+}
+
+function invoiceIdentifiers(invoice: Stripe.Invoice): Identifier[] {
+  const identifiers: Identifier[] = [{ system: STRIPE_SYSTEMS.invoice, value: invoice.id }];
+  if (invoice.number) {
+    identifiers.push({ system: STRIPE_SYSTEMS.invoiceNumber, value: invoice.number });
+  }
+  return identifiers;
+}
+
+/**
+ * Stripe embeds at most the first page of lines in an event (`lines.has_more`); an invoice with more
+ * lines gets only those, and its totals stay right because they come from the invoice itself.
+ */
+function toInvoiceLineItem(line: Stripe.InvoiceLineItem, index: number): InvoiceLineItem {
+  const price = line.pricing?.price_details?.price;
+  return {
+    sequence: index + 1,
+    chargeItemCodeableConcept: {
+      text: line.description ?? 'Stripe invoice line',
+      coding: typeof price === 'string' ? [{ system: STRIPE_SYSTEMS.price, code: price }] : undefined,
+    },
+    priceComponent: [{ type: 'base', factor: line.quantity ?? undefined, amount: toMoney(line.amount, line.currency) }],
+  };
+}
+
+/** Until the customer's own event arrives, an invoice points at this Account; that event fills it in. */
+function accountPlaceholder(): Account {
+  return { resourceType: 'Account', status: 'active', type: PATIENT_BILLING_ACCOUNT, description: 'Stripe customer' };
+}
+
+const PAYMENT_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/payment-type';
+
+/**
+ * A succeeded PaymentIntent is money received: a PaymentReconciliation (FHIR's record of a payment and
+ * what it settles) identified by the PaymentIntent id.
+ */
+function mapPaymentIntent(event: StripeEventOf<'payment_intent.succeeded'>): SyncPlan {
+  const intent = requireObject<Stripe.PaymentIntent>(event.data.object, 'payment_intent', 'pi_');
+  const amount = toMoney(intent.amount_received, intent.currency);
+  return planFor(event, 0, {
+    upserts: [
+      {
+        key: { resourceType: 'PaymentReconciliation', system: STRIPE_SYSTEMS.paymentIntent, value: intent.id },
+        build: (): Partial<PaymentReconciliation> => ({
+          status: 'active',
+          created: isoFromSeconds(intent.created),
+          paymentDate: dateFromSeconds(event.created),
+          paymentAmount: amount,
+          paymentIdentifier: { system: STRIPE_SYSTEMS.paymentIntent, value: intent.id },
+          outcome: 'complete',
+          disposition: 'Payment succeeded in Stripe',
+          detail: [{ type: { coding: [{ system: PAYMENT_TYPE_SYSTEM, code: 'payment' }] }, amount }],
+        }),
+      },
+    ],
+  });
+}
+
+/**
+ * Refunds of a charge are one PaymentReconciliation per charge holding the refunded total (negative).
+ * Stripe's `amount_refunded` only grows, so it ranks refunds that happened in the same second.
+ */
+function mapRefund(event: StripeEventOf<'charge.refunded'>): SyncPlan {
+  const charge = requireObject<Stripe.Charge>(event.data.object, 'charge', 'ch_');
+  const refunded = toMoney(-charge.amount_refunded, charge.currency);
+  const fully = charge.amount_refunded >= charge.amount;
+  return planFor(event, charge.amount_refunded, {
+    upserts: [
+      {
+        key: { resourceType: 'PaymentReconciliation', system: STRIPE_SYSTEMS.chargeRefunds, value: charge.id },
+        build: (): Partial<PaymentReconciliation> => ({
+          status: 'active',
+          created: isoFromSeconds(charge.created),
+          paymentDate: dateFromSeconds(event.created),
+          paymentAmount: refunded,
+          paymentIdentifier: { system: STRIPE_SYSTEMS.paymentIntent, value: stripeId(charge.payment_intent) },
+          outcome: 'complete',
+          disposition: fully ? 'Charge fully refunded in Stripe' : 'Charge partially refunded in Stripe',
+          detail: [{ type: { coding: [{ system: PAYMENT_TYPE_SYSTEM, code: 'adjustment' }] }, amount: refunded }],
+        }),
+      },
+    ],
+  });
+}
+
+// ---- Small readers and converters ----
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Checks the object an event carries before a mapper reads it. */
+function requireObject<T extends { id: string }>(value: unknown, objectType: string, idPrefix: string): T {
+  const object = value as { object?: unknown; id?: unknown };
+  if (object.object !== objectType || typeof object.id !== 'string' || !object.id.startsWith(idPrefix)) {
+    throw new PayloadError(
+      `The event's data.object is not a Stripe ${objectType} (expected object "${objectType}" with an id ` +
+        `starting ${idPrefix}); check the endpoint's API version.`
+    );
+  }
+  return value as T;
+}
+
+function requireInvoiceStatus(status: Stripe.Invoice['status']): Stripe.Invoice.Status {
+  if (!status || !(status in INVOICE_STATUS)) {
+    throw new PayloadError(`The invoice has an unknown status; expected one of ${Object.keys(INVOICE_STATUS).join(', ')}.`);
+  }
+  return status;
+}
+
+/** Stripe fields that may hold an id or, when expanded, the object. */
+function stripeId(value: string | { id: string } | null | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.id;
+}
+
+/** Links billing to a Patient only when the metadata names one with a valid FHIR id; never invents one. */
+function patientReference(metadata: Stripe.Metadata | null | undefined): Reference<Patient> | undefined {
+  const id = metadata?.[PATIENT_METADATA_KEY]?.trim();
+  return id && /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? { reference: `Patient/${id}` } : undefined;
+}
+
+/** Currencies whose smallest unit is the unit itself (Stripe's list of zero-decimal currencies). */
+const ZERO_DECIMAL_CURRENCIES = new Set([
+  'bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf',
+]);
+/** Currencies that Stripe counts in thousandths. */
+const THREE_DECIMAL_CURRENCIES = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+/** Converts Stripe's integer amount in the currency's smallest unit to FHIR Money in major units. */
+export function toMoney(amount: number | null | undefined, currency: string | null | undefined): Money | undefined {
+  if (typeof amount !== 'number' || !Number.isFinite(amount) || !currency) {
+    return undefined;
+  }
+  const code = currency.toLowerCase();
+  const decimals = ZERO_DECIMAL_CURRENCIES.has(code) ? 0 : THREE_DECIMAL_CURRENCIES.has(code) ? 3 : 2;
+  return { value: Number((amount / 10 ** decimals).toFixed(decimals)), currency: code.toUpperCase() as Money['currency'] };
+}
+
+function isoFromSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) {
+    throw new PayloadError('A Stripe timestamp is not a number of seconds; check the endpoint API version.');
+  }
+  return new Date(seconds * 1000).toISOString();
+}
+
+function dateFromSeconds(seconds: number): string {
+  return isoFromSeconds(seconds).slice(0, 10);
+}
