@@ -2,8 +2,8 @@ import type { Account, Invoice } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { allOf, createTestMedplum, takeInvalidWrites, versionCount } from '../../test/medplum.ts';
 import { FhirWriteError } from './errors.ts';
-import type { ResourceKey, SyncPlan } from './fhir-sync.ts';
-import { SOURCE_EVENT_EXTENSION_URL, canonicalJson, compact, syncPlans } from './fhir-sync.ts';
+import type { BuildContext, ResourceKey, SyncPlan } from './fhir-sync.ts';
+import { MAX_ENTRIES_PER_TRANSACTION, SOURCE_EVENT_EXTENSION_URL, canonicalJson, compact, syncPlans } from './fhir-sync.ts';
 
 const ACCOUNT: ResourceKey = { resourceType: 'Account', system: 'https://example.com/customer', value: 'c1' };
 const INVOICE: ResourceKey = { resourceType: 'Invoice', system: 'https://example.com/invoice', value: 'i1' };
@@ -141,6 +141,30 @@ describe('syncPlans', () => {
 
     await expect(syncPlans(medplum, [plan])).rejects.toThrow(/Writing Invoice .* failed with HTTP 400/);
     takeInvalidWritesForThisTest();
+  });
+});
+
+describe('syncPlans past the entry limit of a strict transaction', () => {
+  test('splits the write, placeholders first, and resolves references across transactions', async () => {
+    const medplum = createTestMedplum();
+    const invoiceCount = MAX_ENTRIES_PER_TRANSACTION + 3;
+    const plan: SyncPlan = {
+      ...invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued'),
+      upserts: Array.from({ length: invoiceCount }, (_, index) => ({
+        key: { ...INVOICE, value: `i${index}` },
+        build: ({ reference }: BuildContext<Invoice>) => ({ status: 'issued' as const, account: reference<Account>(ACCOUNT) }),
+      })),
+    };
+
+    await syncPlans(medplum, [plan]);
+
+    const transactions = medplum.requests.filter((r) => r.bundle?.type === 'transaction');
+    const [account] = await allOf<Account>(medplum, 'Account');
+    const invoices = await allOf<Invoice>(medplum, 'Invoice');
+    expect(transactions.map((t) => t.bundle?.entries.length)).toEqual([MAX_ENTRIES_PER_TRANSACTION, 4]);
+    expect(transactions[0].bundle?.entries[0]).toBe(`POST Account`);
+    expect(invoices).toHaveLength(invoiceCount);
+    expect(new Set(invoices.map((invoice) => invoice.account?.reference))).toEqual(new Set([`Account/${account.id}`]));
   });
 });
 

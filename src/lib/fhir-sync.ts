@@ -6,8 +6,9 @@ import { FhirWriteError } from './errors.ts';
 /**
  * Writes the FHIR resources that webhook events map to, with a fixed request budget: one batch read of
  * every resource the events touch, then one transaction of conditional creates and version-checked
- * updates. Redeliveries change nothing, older events never overwrite newer state, and concurrent
- * deliveries cannot create two resources for one vendor object.
+ * updates (split only past Medplum's limit of entries per transaction). Redeliveries change nothing,
+ * older events never overwrite newer state, and concurrent deliveries cannot create two resources for
+ * one vendor object.
  */
 
 /** Extension on every resource a bot writes: which vendor event last set it, and when that event happened. */
@@ -94,7 +95,7 @@ interface Slot {
   placeholder: boolean;
 }
 
-/** Writes the plans of one delivery (one event, or a vendor's batch) with one read and one transaction. */
+/** Writes the plans of one delivery (one event, or a vendor's batch): one read, then one transaction. */
 export async function syncPlans(medplum: FhirClient, plans: readonly SyncPlan[]): Promise<PlanResult[]> {
   const slots = await readSlots(medplum, plans);
   const ordered = [...plans].sort(compareOccurrence);
@@ -326,7 +327,14 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-// ---- Write: one transaction, every entry checked ----
+// ---- Write: one transaction (or a few, past Medplum's entry limit), every entry checked ----
+
+/**
+ * Medplum refuses a transaction that needs strict isolation (any conditional create) with more than this
+ * many entries. A bigger write is split into several transactions, referenced resources first; each entry
+ * is idempotent and version-checked, so a retry after a partial write converges.
+ */
+export const MAX_ENTRIES_PER_TRANSACTION = 8;
 
 async function writeSlots(medplum: FhirClient, slots: Map<string, Slot>): Promise<Map<string, string>> {
   const written = new Map<string, string>();
@@ -339,21 +347,46 @@ async function writeSlots(medplum: FhirClient, slots: Map<string, Slot>): Promis
       changed.push([id, slot]);
     }
   }
-  if (changed.length === 0) {
-    return written;
+  const resolved = new Map<string, string>();
+  for (const chunk of chunksOf(referencedFirst(changed), MAX_ENTRIES_PER_TRANSACTION)) {
+    const response = await medplum.executeBatch({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: chunk.map(([, slot]) => withResolvedReferences(transactionEntry(slot), resolved)),
+    });
+    chunk.forEach(([id, slot], index) => {
+      const resource = checkEntry(response.entry?.[index], slot);
+      if (resource?.id) {
+        written.set(id, `${slot.key.resourceType}/${resource.id}`);
+        resolved.set(slot.fullUrl, `${slot.key.resourceType}/${resource.id}`);
+      }
+    });
   }
-  const response = await medplum.executeBatch({
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: changed.map(([, slot]) => transactionEntry(slot)),
-  });
-  changed.forEach(([id, slot], index) => {
-    const resource = checkEntry(response.entry?.[index], slot);
-    if (resource?.id) {
-      written.set(id, `${slot.key.resourceType}/${resource.id}`);
-    }
-  });
   return written;
+}
+
+/** Orders new resources that others point at (placeholders) before the resources that point at them. */
+function referencedFirst(changed: [string, Slot][]): [string, Slot][] {
+  const referenced = (slot: Slot): boolean =>
+    changed.some(([, other]) => other !== slot && JSON.stringify(other.current).includes(slot.fullUrl));
+  return [...changed.filter(([, slot]) => referenced(slot)), ...changed.filter(([, slot]) => !referenced(slot))];
+}
+
+function chunksOf<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) {
+    chunks.push(items.slice(start, start + size));
+  }
+  return chunks;
+}
+
+/** Replaces `urn:uuid` references to resources an earlier transaction created with their `Type/id`. */
+function withResolvedReferences(entry: BundleEntry, resolved: Map<string, string>): BundleEntry {
+  if (resolved.size === 0) {
+    return entry;
+  }
+  const json = JSON.stringify(entry.resource).replace(/urn:uuid:[0-9a-f-]{36}/g, (urn) => resolved.get(urn) ?? urn);
+  return { ...entry, resource: JSON.parse(json) as Resource };
 }
 
 function transactionEntry(slot: Slot): BundleEntry {

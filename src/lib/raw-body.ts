@@ -22,8 +22,7 @@ export function bodyCandidates(input: unknown): BodyCandidate[] {
   if (input === null || typeof input !== 'object') {
     return [];
   }
-  const compact = JSON.stringify(input);
-  const indented = JSON.stringify(input, null, 2);
+  const [compact, indented] = [reserialise(input), reserialise(input, 2)];
   const candidates = [
     { label: 'JSON re-serialised compactly', text: compact },
     { label: 'JSON re-serialised with 2-space indentation', text: indented },
@@ -35,6 +34,15 @@ export function bodyCandidates(input: unknown): BodyCandidate[] {
     );
   }
   return candidates;
+}
+
+function reserialise(input: object, indent?: number): string {
+  try {
+    return JSON.stringify(input, null, indent);
+  } catch {
+    // JSON.stringify recurses: a body nested tens of thousands of levels deep exhausts the stack.
+    throw new PayloadError('The JSON body is nested too deeply to verify; no vendor sends such a body.');
+  }
 }
 
 function escapeNonAscii(json: string): string {

@@ -111,6 +111,12 @@ describe('bodyCandidates', () => {
     expect(texts).toHaveLength(4);
   });
 
+  test('refuses a parsed body nested too deeply to re-serialise, with a PayloadError', () => {
+    const depth = 200_000;
+    const nested = JSON.parse('['.repeat(depth) + ']'.repeat(depth)) as unknown[];
+    expect(() => bodyCandidates(nested)).toThrow(/nested too deeply to verify/);
+  });
+
   test('has nothing to verify for a body Medplum could not parse', () => {
     expect(bodyCandidates(undefined)).toEqual([]);
     expect(bodyCandidates(42)).toEqual([]);
