@@ -2,7 +2,7 @@ import type { Account, Invoice } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { allOf, createTestMedplum, takeInvalidWrites, versionCount } from '../../test/medplum.ts';
 import { FhirWriteError } from './errors.ts';
-import type { BuildContext, ResourceKey, SyncPlan } from './fhir-sync.ts';
+import type { ResourceKey, SyncPlan, Upsert } from './fhir-sync.ts';
 import { MAX_ENTRIES_PER_TRANSACTION, SOURCE_EVENT_EXTENSION_URL, canonicalJson, compact, syncPlans } from './fhir-sync.ts';
 
 const ACCOUNT: ResourceKey = { resourceType: 'Account', system: 'https://example.com/customer', value: 'c1' };
@@ -150,9 +150,9 @@ describe('syncPlans past the entry limit of a strict transaction', () => {
     const invoiceCount = MAX_ENTRIES_PER_TRANSACTION + 3;
     const plan: SyncPlan = {
       ...invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued'),
-      upserts: Array.from({ length: invoiceCount }, (_, index) => ({
+      upserts: Array.from({ length: invoiceCount }, (_, index): Upsert => ({
         key: { ...INVOICE, value: `i${index}` },
-        build: ({ reference }: BuildContext<Invoice>) => ({ status: 'issued' as const, account: reference<Account>(ACCOUNT) }),
+        build: ({ reference }): Partial<Invoice> => ({ status: 'issued', account: reference<Account>(ACCOUNT) }),
       })),
     };
 
