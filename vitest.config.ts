@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     testTimeout: 30_000,
+    // Bots log a line per decision; show those lines only for tests that fail.
+    silent: 'passed-only',
   },
 });

@@ -112,6 +112,9 @@ describe('syncPlans', () => {
     const settled = await Promise.allSettled(Array.from({ length: 10 }, () => syncPlans(medplum, [plan])));
 
     expect(settled.every((s) => s.status === 'fulfilled')).toBe(true);
+    const outcomes = settled.map((s) => (s.status === 'fulfilled' ? s.value[0].resources[0].outcome : s.status));
+    expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'unchanged')).toHaveLength(9);
     expect(await allOf<Invoice>(medplum, 'Invoice')).toHaveLength(1);
     expect(await allOf<Account>(medplum, 'Account')).toHaveLength(1);
   });

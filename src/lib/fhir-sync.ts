@@ -93,6 +93,8 @@ interface Slot {
   current: Resource | undefined;
   readonly fullUrl: string;
   placeholder: boolean;
+  /** A concurrent delivery of the same event created the resource between our read and our write. */
+  createdConcurrently?: boolean;
 }
 
 /** Writes the plans of one delivery (one event, or a vendor's batch): one read, then one transaction. */
@@ -109,7 +111,7 @@ export async function syncPlans(medplum: FhirClient, plans: readonly SyncPlan[])
     eventType: plan.eventType,
     resources: [...(outcomes.get(plan) ?? [])].map(([slotId, outcome]) => ({
       reference: written.get(slotId) ?? searchUrl(slotFor(slots, slotId).key),
-      outcome,
+      outcome: outcome === 'created' && slotFor(slots, slotId).createdConcurrently ? 'unchanged' : outcome,
     })),
   }));
 }
@@ -432,5 +434,6 @@ function checkEntry(entry: BundleEntry | undefined, slot: Slot): Resource | unde
       `${resourceType} ${system}|${value} was created by a concurrent delivery; the vendor will retry this one.`
     );
   }
+  slot.createdConcurrently = lostCreateRace;
   return returned;
 }
