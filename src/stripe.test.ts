@@ -436,6 +436,31 @@ describe('Stripe bot logging', () => {
   });
 });
 
+describe('Stripe bot when Medplum fails the write', () => {
+  test('throws so that Stripe retries, and logs the event as failed', async () => {
+    const medplum = createTestMedplum();
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => lines.push(line));
+    vi.spyOn(medplum, 'executeBatch').mockImplementation(async (bundle) => ({
+      resourceType: 'Bundle',
+      type: `${bundle.type}-response` as 'batch-response',
+      entry: bundle.entry?.map(() =>
+        bundle.type === 'batch'
+          ? { response: { status: '200' }, resource: { resourceType: 'Bundle', type: 'searchset' } }
+          : { response: { status: '500' } }
+      ),
+    }));
+
+    const error = await deliver(medplum, 'invoice.paid').catch((err: Error) => err);
+
+    vi.restoreAllMocks();
+    expect(error).toMatchObject({ name: 'FhirWriteError', message: expect.stringMatching(/failed with HTTP 500/) });
+    expect(lines).toEqual([
+      expect.stringMatching(/^\[stripe\] evt_1MtIaYLkdIwHu7ixVmJ9p2Qe invoice.paid: failed, will be retried - FhirWriteError/),
+    ]);
+  });
+});
+
 describe('the built bundle dist/stripe.js', () => {
   let bundle: string;
 

@@ -63,9 +63,10 @@ export async function handler(
   event: BotEvent,
   options: StripeHandlerOptions = {}
 ): Promise<StripeBotResult> {
-  return logFailures(SOURCE, async () => {
+  return logFailures(SOURCE, async (delivery) => {
     const body = verifyStripeSignature(event, options.nowSeconds);
     const stripeEvent = parseStripeEvent(body);
+    Object.assign(delivery, { eventId: stripeEvent.id, eventType: stripeEvent.type });
     const mapper = EVENT_MAPPERS[stripeEvent.type as MappedEventType] as Mapper<MappedEventType> | undefined;
     if (!mapper) {
       logDecision({ source: SOURCE, eventId: stripeEvent.id, eventType: stripeEvent.type, outcome: 'ignored' });

@@ -8,17 +8,30 @@ export function readHeader(event: BotEvent, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+/** What a bot knows about the delivery so far; it fills this in once the event is verified and parsed. */
+export interface DeliveryContext {
+  eventId?: string;
+  eventType?: string;
+}
+
 /**
  * Runs a bot's work and, when it fails, logs the one decision line for the failure before rethrowing,
- * so the vendor sees a non-2xx answer and retries. Unexpected errors are logged by type only: their
- * message could quote the payload.
+ * so the vendor sees a non-2xx answer and retries. The line names the event once the bot has verified
+ * it. Unexpected errors are logged by type only: their message could quote the payload.
  */
-export async function logFailures<T>(source: string, work: () => Promise<T>): Promise<T> {
+export async function logFailures<T>(source: string, work: (context: DeliveryContext) => Promise<T>): Promise<T> {
+  const context: DeliveryContext = {};
   try {
-    return await work();
+    return await work(context);
   } catch (err) {
-    const reason = err instanceof WebhookError ? `${err.name}: ${err.message}` : `unexpected ${errorType(err)}`;
-    logDecision({ source, outcome: 'rejected', reason });
+    const known = err instanceof WebhookError;
+    logDecision({
+      source,
+      eventId: context.eventId,
+      eventType: context.eventType,
+      outcome: known && err.retryable ? 'failed, will be retried' : 'rejected',
+      reason: known ? `${err.name}: ${err.message}` : `unexpected ${errorType(err)}`,
+    });
     throw err;
   }
 }
