@@ -206,7 +206,7 @@ function applyPlan(plan: SyncPlan, slots: Map<string, Slot>): Map<string, WriteO
   for (const ensure of plan.ensures ?? []) {
     const slot = slotFor(slots, slotId(ensure.key));
     if (!slot.current) {
-      slot.current = withIdentifier(structuredClone(ensure.placeholder), ensure.key);
+      slot.current = withIdentifier(JSON.parse(JSON.stringify(ensure.placeholder)) as Resource, ensure.key);
       slot.placeholder = true;
     }
   }
