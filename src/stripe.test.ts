@@ -480,7 +480,8 @@ describe('the built bundle dist/stripe.js', () => {
     const fromSource = createTestMedplum();
     const lines: string[] = [];
 
-    for (const name of ['customer.created', 'invoice.finalized', 'invoice.paid', 'charge.refunded']) {
+    // invoice.created first: its placeholder Account is the path that once used a global the VM lacks.
+    for (const name of ['invoice.created', 'customer.created', 'invoice.finalized', 'invoice.paid', 'charge.refunded']) {
       const delivery = await fixtureDelivery(name);
       const vmResult = await runInVmContext({
         code: bundle,
@@ -495,7 +496,7 @@ describe('the built bundle dist/stripe.js', () => {
     }
 
     expect(await snapshot(fromBundle)).toEqual(await snapshot(fromSource));
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
   });
 
   test('refuses a bad signature inside the VM context too', async () => {
