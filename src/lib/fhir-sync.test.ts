@@ -40,7 +40,10 @@ describe('syncPlans', () => {
     expect(invoice.extension).toEqual([
       { url: SOURCE_EVENT_EXTENSION_URL, extension: [{ url: 'time', valueInstant: '2024-01-01T00:00:00.000Z' }] },
     ]);
-    expect(result.resources).toEqual([{ reference: `Invoice/${invoice.id}`, outcome: 'created' }]);
+    expect(result.resources).toEqual([
+      { reference: `Account/${account.id}`, outcome: 'created' },
+      { reference: `Invoice/${invoice.id}`, outcome: 'created' },
+    ]);
     expect(requestsOfSync.map((r) => r.bundle?.type)).toEqual(['batch', 'transaction']);
   });
 
@@ -88,7 +91,7 @@ describe('syncPlans', () => {
     const [invoice] = await allOf<Invoice>(medplum, 'Invoice');
     expect(invoice.status).toBe('balanced');
     expect(await versionCount(medplum, invoice)).toBe(1);
-    expect(results.map((r) => r.resources[0].outcome)).toEqual(['created', 'created']);
+    expect(results.map((r) => r.resources.map((resource) => resource.outcome))).toEqual([['created'], ['created', 'created']]);
     expect(transaction?.entries).toHaveLength(2);
   });
 
@@ -112,7 +115,7 @@ describe('syncPlans', () => {
     const settled = await Promise.allSettled(Array.from({ length: 10 }, () => syncPlans(medplum, [plan])));
 
     expect(settled.every((s) => s.status === 'fulfilled')).toBe(true);
-    const outcomes = settled.map((s) => (s.status === 'fulfilled' ? s.value[0].resources[0].outcome : s.status));
+    const outcomes = settled.map((s) => (s.status === 'fulfilled' ? s.value[0].resources.at(-1)?.outcome : s.status));
     expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'unchanged')).toHaveLength(9);
     expect(await allOf<Invoice>(medplum, 'Invoice')).toHaveLength(1);
@@ -130,7 +133,7 @@ describe('syncPlans', () => {
     expect(settled[0].status).toBe('fulfilled');
     if (settled[1].status === 'rejected') {
       expect(settled[1].reason).toBeInstanceOf(FhirWriteError);
-      expect(retried?.[0].resources[0].outcome).toBe('updated');
+      expect(retried?.[0].resources.at(-1)?.outcome).toBe('updated');
     }
     expect((await allOf<Invoice>(medplum, 'Invoice'))[0].status).toBe('balanced');
   });

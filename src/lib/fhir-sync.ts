@@ -208,6 +208,7 @@ function applyPlan(plan: SyncPlan, slots: Map<string, Slot>): Map<string, WriteO
     if (!slot.current) {
       slot.current = withIdentifier(JSON.parse(JSON.stringify(ensure.placeholder)) as Resource, ensure.key);
       slot.placeholder = true;
+      outcomes.set(slotId(ensure.key), 'created');
     }
   }
   for (const upsert of plan.upserts) {
@@ -426,7 +427,9 @@ function checkEntry(entry: BundleEntry | undefined, slot: Slot): Resource | unde
     );
   }
   const returned = entry?.resource;
-  const lostCreateRace = !slot.stored && !slot.placeholder && status.startsWith('200');
+  // A conditional create answered 200 found a resource made after our read instead of creating one.
+  const foundExisting = !slot.stored && status.startsWith('200');
+  const lostCreateRace = foundExisting && !slot.placeholder;
   if (lostCreateRace && !(returned && sameSourceVersion(returned, slot.current as Resource))) {
     // A conditional create found a resource that a concurrent delivery created after our read. Ours was
     // not applied; fail so the vendor redelivers and the retry compares versions against the stored one.
@@ -434,6 +437,6 @@ function checkEntry(entry: BundleEntry | undefined, slot: Slot): Resource | unde
       `${resourceType} ${system}|${value} was created by a concurrent delivery; the vendor will retry this one.`
     );
   }
-  slot.createdConcurrently = lostCreateRace;
+  slot.createdConcurrently = foundExisting;
   return returned;
 }
