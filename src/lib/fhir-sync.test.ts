@@ -1,4 +1,4 @@
-import type { Account, Invoice } from '@medplum/fhirtypes';
+import type { Account, Basic, Invoice, Practitioner } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { allOf, createTestMedplum, takeInvalidWrites, versionCount } from '../../test/medplum.ts';
 import { FhirWriteError } from './errors.ts';
@@ -147,6 +147,100 @@ describe('syncPlans', () => {
 
     await expect(syncPlans(medplum, [plan])).rejects.toThrow(/Writing Invoice .* failed with HTTP 400/);
     takeInvalidWritesForThisTest();
+  });
+});
+
+describe('syncPlans with aspects', () => {
+  const USER: ResourceKey = { resourceType: 'Practitioner', system: 'https://example.com/user', value: 'u1' };
+  const lifecycle = (eventId: string, occurredAt: string, active: boolean): SyncPlan => ({
+    eventId,
+    eventType: 'lifecycle',
+    occurredAt,
+    upserts: [{ key: USER, aspect: 'lifecycle', build: () => ({ active }) }],
+  });
+  const profile = (eventId: string, occurredAt: string, name: string): SyncPlan => ({
+    eventId,
+    eventType: 'profile',
+    occurredAt,
+    upserts: [{ key: USER, aspect: 'profile', build: () => ({ name: [{ text: name }] }) }],
+  });
+
+  test('a late event of one aspect is not lost to a newer event of another', async () => {
+    const medplum = createTestMedplum();
+    await syncPlans(medplum, [lifecycle('activate', '2024-01-01T00:00:00Z', true)]);
+    await syncPlans(medplum, [profile('rename', '2024-01-03T00:00:00Z', 'New Name')]);
+
+    const [late] = await syncPlans(medplum, [lifecycle('deactivate', '2024-01-02T00:00:00Z', false)]);
+
+    const [user] = await allOf<Practitioner>(medplum, 'Practitioner');
+    expect(late.resources[0].outcome).toBe('updated');
+    expect(user).toMatchObject({ active: false, name: [{ text: 'New Name' }] });
+  });
+
+  test('stays stale against a newer event of the same aspect', async () => {
+    const medplum = createTestMedplum();
+    await syncPlans(medplum, [lifecycle('deactivate', '2024-01-02T00:00:00Z', false)]);
+
+    const [late] = await syncPlans(medplum, [lifecycle('activate', '2024-01-01T00:00:00Z', true)]);
+
+    expect(late.resources[0].outcome).toBe('stale');
+    expect((await allOf<Practitioner>(medplum, 'Practitioner'))[0].active).toBe(false);
+  });
+
+  test('records one source-event extension per aspect, in a fixed order whatever the arrival order', async () => {
+    const inOrder = createTestMedplum();
+    const reversed = createTestMedplum();
+    const plans = [lifecycle('a', '2024-01-01T00:00:00Z', true), profile('p', '2024-01-02T00:00:00Z', 'N')];
+    for (const plan of plans) {
+      await syncPlans(inOrder, [plan]);
+    }
+    for (const plan of [...plans].reverse()) {
+      await syncPlans(reversed, [plan]);
+    }
+
+    const [a] = await allOf<Practitioner>(inOrder, 'Practitioner');
+    const [b] = await allOf<Practitioner>(reversed, 'Practitioner');
+    expect(a.extension).toEqual(b.extension);
+    expect(a.extension?.map((e) => e.extension?.[0])).toEqual([
+      { url: 'aspect', valueString: 'lifecycle' },
+      { url: 'aspect', valueString: 'profile' },
+    ]);
+  });
+
+  test('reports the most that happened when one event writes two aspects', async () => {
+    const medplum = createTestMedplum();
+    await syncPlans(medplum, [profile('p', '2024-01-05T00:00:00Z', 'Newest')]);
+    const both: SyncPlan = {
+      ...lifecycle('a', '2024-01-02T00:00:00Z', true),
+      upserts: [...lifecycle('a', '', true).upserts, ...profile('a', '', 'Older').upserts],
+    };
+
+    const [result] = await syncPlans(medplum, [both]);
+
+    expect(result.resources).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect((await allOf<Practitioner>(medplum, 'Practitioner'))[0]).toMatchObject({ active: true, name: [{ text: 'Newest' }] });
+  });
+});
+
+describe('syncPlans keyed on a tag', () => {
+  test('creates a resource without identifiers once, found again by its tag', async () => {
+    const medplum = createTestMedplum();
+    const key: ResourceKey = { resourceType: 'Basic', system: 'https://example.com/event', value: 'ev1', via: 'tag' };
+    const plan: SyncPlan = {
+      eventId: 'ev1',
+      eventType: 'seen',
+      occurredAt: '2024-01-01T00:00:00Z',
+      upserts: [{ key, build: () => ({ code: { text: 'seen' } }) }],
+    };
+
+    await syncPlans(medplum, [plan]);
+    const [again] = await syncPlans(medplum, [plan]);
+
+    const stored = await allOf<Basic>(medplum, 'Basic');
+    expect(stored).toHaveLength(1);
+    expect(stored[0].meta?.tag).toEqual([{ system: 'https://example.com/event', code: 'ev1' }]);
+    expect(stored[0].identifier).toBeUndefined();
+    expect(again.resources[0].outcome).toBe('unchanged');
   });
 });
 

@@ -19,6 +19,11 @@ export interface ResourceKey {
   readonly resourceType: ResourceType;
   readonly system: string;
   readonly value: string;
+  /**
+   * Where the key lives on the resource: an `identifier` (the default), or a `meta.tag` for resource
+   * types that have no identifier element, such as AuditEvent in R4.
+   */
+  readonly via?: 'identifier' | 'tag';
 }
 
 /** What a mapper may look at while it builds a resource. */
@@ -39,6 +44,12 @@ export interface Upsert<T extends Resource = Resource> {
    * may have added them); a field set to `undefined` is removed.
    */
   readonly build: (context: BuildContext<T>) => Partial<T>;
+  /**
+   * The part of the resource this upsert owns, when events of one object carry different parts (Okta's
+   * lifecycle events set `active`, its profile events the name). An event is stale only against an
+   * earlier write of the same aspect, so a late lifecycle event is not lost to a newer profile event.
+   */
+  readonly aspect?: string;
 }
 
 /** Create a placeholder when absent (for example an Account an Invoice points at); never update it. */
@@ -135,7 +146,7 @@ function compareVersions(a: SourceVersion, b: SourceVersion): number {
 // ---- Read: one batch of identifier searches ----
 
 function slotId(key: ResourceKey): string {
-  return `${key.resourceType}|${key.system}|${key.value}`;
+  return `${key.resourceType}|${key.via ?? 'identifier'}|${key.system}|${key.value}`;
 }
 
 function slotFor(slots: Map<string, Slot>, id: string): Slot {
@@ -147,7 +158,8 @@ function slotFor(slots: Map<string, Slot>, id: string): Slot {
 }
 
 function searchUrl(key: ResourceKey): string {
-  return `${key.resourceType}?identifier=${encodeURIComponent(`${key.system}|${key.value}`)}`;
+  const parameter = key.via === 'tag' ? '_tag' : 'identifier';
+  return `${key.resourceType}?${parameter}=${encodeURIComponent(`${key.system}|${key.value}`)}`;
 }
 
 function keysOf(plans: readonly SyncPlan[]): ResourceKey[] {
@@ -191,7 +203,7 @@ function storedResourceFrom(entry: BundleEntry | undefined, key: ResourceKey): R
     .filter((resource): resource is Resource => resource?.resourceType === key.resourceType);
   if (matches.length > 1) {
     throw new FhirWriteError(
-      `${matches.length} ${key.resourceType} resources carry identifier ${key.system}|${key.value}; ` +
+      `${matches.length} ${key.resourceType} resources carry ${key.via ?? 'identifier'} ${key.system}|${key.value}; ` +
         'merge them into one so the bot knows which to update.'
     );
   }
@@ -206,21 +218,29 @@ function applyPlan(plan: SyncPlan, slots: Map<string, Slot>): Map<string, WriteO
   for (const ensure of plan.ensures ?? []) {
     const slot = slotFor(slots, slotId(ensure.key));
     if (!slot.current) {
-      slot.current = withIdentifier(JSON.parse(JSON.stringify(ensure.placeholder)) as Resource, ensure.key);
+      slot.current = withKey(JSON.parse(JSON.stringify(ensure.placeholder)) as Resource, ensure.key);
       slot.placeholder = true;
       outcomes.set(slotId(ensure.key), 'created');
     }
   }
   for (const upsert of plan.upserts) {
     const id = slotId(upsert.key);
-    outcomes.set(id, applyUpsert(upsert, slotFor(slots, id), version, slots));
+    const outcome = applyUpsert(upsert, slotFor(slots, id), version, slots);
+    outcomes.set(id, strongerOutcome(outcomes.get(id), outcome));
   }
   return outcomes;
 }
 
+const OUTCOME_STRENGTH: Record<WriteOutcome, number> = { stale: 0, unchanged: 1, updated: 2, created: 3 };
+
+/** What to report when one event writes several aspects of a resource: the most that happened to it. */
+function strongerOutcome(earlier: WriteOutcome | undefined, later: WriteOutcome): WriteOutcome {
+  return earlier && OUTCOME_STRENGTH[earlier] > OUTCOME_STRENGTH[later] ? earlier : later;
+}
+
 function applyUpsert(upsert: Upsert, slot: Slot, version: SourceVersion, slots: Map<string, Slot>): WriteOutcome {
   const before = slot.placeholder ? undefined : slot.current;
-  const storedVersion = before ? readSourceVersion(before) : undefined;
+  const storedVersion = before ? readSourceVersion(before, upsert.aspect) : undefined;
   if (storedVersion && compareVersions(storedVersion, version) > 0) {
     return 'stale';
   }
@@ -234,9 +254,9 @@ function applyUpsert(upsert: Upsert, slot: Slot, version: SourceVersion, slots: 
     ...(slot.current ?? {}),
     ...fields,
     resourceType: upsert.key.resourceType,
-    extension: withSourceVersion(slot.current ? resourceExtensions(slot.current) : undefined, version),
+    extension: withSourceVersion(slot.current ? resourceExtensions(slot.current) : undefined, version, upsert.aspect),
   }) as Resource;
-  const desired = withIdentifier(next, upsert.key);
+  const desired = withKey(next, upsert.key);
   if (slot.current && !slot.placeholder && sameContent(slot.current, desired)) {
     return 'unchanged';
   }
@@ -252,16 +272,28 @@ function referenceTo(slot: Slot | undefined): Reference | undefined {
   return { reference: slot.stored?.id ? `${slot.key.resourceType}/${slot.stored.id}` : slot.fullUrl };
 }
 
-function withIdentifier<T extends Resource>(resource: T, key: ResourceKey): T {
-  const identifiers: Identifier[] = ('identifier' in resource ? (resource.identifier as Identifier[] | undefined) : undefined) ?? [];
-  if (identifiers.some((identifier) => identifier.system === key.system && identifier.value === key.value)) {
-    return resource;
+function withKey<T extends Resource>(resource: T, key: ResourceKey): T {
+  const isKey = (coding: { system?: string; value?: string; code?: string }): boolean =>
+    coding.system === key.system && (coding.value ?? coding.code) === key.value;
+  if (key.via === 'tag') {
+    const tags = resource.meta?.tag ?? [];
+    const tag = { system: key.system, code: key.value };
+    return tags.some(isKey) ? resource : { ...resource, meta: { ...resource.meta, tag: [...tags, tag] } };
   }
-  return { ...resource, identifier: [...identifiers, { system: key.system, value: key.value }] };
+  const identifiers = ('identifier' in resource ? (resource.identifier as Identifier[] | undefined) : undefined) ?? [];
+  const identifier = { system: key.system, value: key.value };
+  return identifiers.some(isKey) ? resource : { ...resource, identifier: [...identifiers, identifier] };
 }
 
-function readSourceVersion(resource: Resource): SourceVersion | undefined {
-  const extension = resourceExtensions(resource).find((e) => e.url === SOURCE_EVENT_EXTENSION_URL);
+function isSourceEvent(extension: Extension, aspect: string | undefined): boolean {
+  return (
+    extension.url === SOURCE_EVENT_EXTENSION_URL &&
+    extension.extension?.find((part) => part.url === 'aspect')?.valueString === aspect
+  );
+}
+
+function readSourceVersion(resource: Resource, aspect: string | undefined): SourceVersion | undefined {
+  const extension = resourceExtensions(resource).find((e) => isSourceEvent(e, aspect));
   const time = Date.parse(extension?.extension?.find((e) => e.url === 'time')?.valueInstant ?? '');
   if (Number.isNaN(time)) {
     return undefined;
@@ -273,13 +305,27 @@ function resourceExtensions(resource: Resource): Extension[] {
   return ('extension' in resource ? (resource.extension as Extension[] | undefined) : undefined) ?? [];
 }
 
-function withSourceVersion(extensions: Extension[] | undefined, version: SourceVersion): Extension[] {
+/** Records the event's version for one aspect, keeping the others; source-event extensions sorted by aspect. */
+function withSourceVersion(
+  extensions: Extension[] | undefined,
+  version: SourceVersion,
+  aspect: string | undefined
+): Extension[] {
   const others = (extensions ?? []).filter((e) => e.url !== SOURCE_EVENT_EXTENSION_URL);
-  const parts: Extension[] = [{ url: 'time', valueInstant: new Date(version.time).toISOString() }];
-  if (version.rank !== 0) {
-    parts.push({ url: 'rank', valueInteger: version.rank });
-  }
-  return [...others, { url: SOURCE_EVENT_EXTENSION_URL, extension: parts }];
+  const aspects = (extensions ?? []).filter((e) => e.url === SOURCE_EVENT_EXTENSION_URL && !isSourceEvent(e, aspect));
+  const parts: Extension[] = [
+    ...(aspect === undefined ? [] : [{ url: 'aspect', valueString: aspect }]),
+    { url: 'time', valueInstant: new Date(version.time).toISOString() },
+    ...(version.rank === 0 ? [] : [{ url: 'rank', valueInteger: version.rank }]),
+  ];
+  const sourceEvents = [...aspects, { url: SOURCE_EVENT_EXTENSION_URL, extension: parts }].sort((a, b) =>
+    aspectOf(a).localeCompare(aspectOf(b))
+  );
+  return [...others, ...sourceEvents];
+}
+
+function aspectOf(extension: Extension): string {
+  return extension.extension?.find((part) => part.url === 'aspect')?.valueString ?? '';
 }
 
 /** Removes undefined values, empty strings, arrays and objects, which FHIR forbids. */
@@ -306,10 +352,11 @@ function isPresent(value: unknown): boolean {
   return typeof value !== 'object' || Object.keys(value).length > 0;
 }
 
-/** True when both were written by events at the same time and rank: concurrent copies of one delivery. */
+/** True when both were written by the same events (every aspect): concurrent copies of one delivery. */
 function sameSourceVersion(a: Resource, b: Resource): boolean {
-  const [versionA, versionB] = [readSourceVersion(a), readSourceVersion(b)];
-  return !!versionA && !!versionB && compareVersions(versionA, versionB) === 0;
+  const sourceEvents = (resource: Resource): string =>
+    canonicalJson(resourceExtensions(resource).filter((e) => e.url === SOURCE_EVENT_EXTENSION_URL));
+  return sourceEvents(a) !== '[]' && sourceEvents(a) === sourceEvents(b);
 }
 
 function sameContent(a: Resource, b: Resource): boolean {
@@ -404,10 +451,11 @@ function transactionEntry(slot: Slot): BundleEntry {
       request: { method: 'PUT', url: `${resourceType}/${slot.stored.id}`, ...(versionId ? { ifMatch: `W/"${versionId}"` } : {}) },
     };
   }
-  const { id: _id, meta: _meta, ...content } = resource;
+  // A new resource keeps only its tags (a tag may be its key); the server assigns the rest of meta.
+  const { id: _id, meta, ...content } = resource;
   return {
     fullUrl: slot.fullUrl,
-    resource: content as Resource,
+    resource: (meta?.tag ? { ...content, meta: { tag: meta.tag } } : content) as Resource,
     request: { method: 'POST', url: resourceType, ifNoneExist: searchUrl(slot.key).split('?')[1] },
   };
 }
