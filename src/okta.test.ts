@@ -219,7 +219,7 @@ describe('Okta event hook verification and authentication', () => {
 });
 
 describe('Okta user events', () => {
-  test('writes a batch of event types oldest first: one read, then the users, then the login', async () => {
+  test('writes a batch of event types oldest first: one read, then one transaction', async () => {
     const medplum = createTestMedplum();
 
     const result = await deliver(medplum, 'batch');
@@ -235,6 +235,15 @@ describe('Okta user events', () => {
         {
           url: SOURCE_EVENT_EXTENSION_URL,
           extension: [
+            { url: 'aspect', valueString: 'lifecycle' },
+            { url: 'time', valueInstant: '2024-05-06T14:02:11.391Z' },
+            { url: 'rank', valueInteger: 3 },
+          ],
+        },
+        {
+          url: SOURCE_EVENT_EXTENSION_URL,
+          extension: [
+            { url: 'aspect', valueString: 'profile' },
             { url: 'time', valueInstant: '2024-05-07T09:15:42.017Z' },
             { url: 'rank', valueInteger: 2 },
           ],
@@ -251,7 +260,7 @@ describe('Okta user events', () => {
       ['user.lifecycle.activate', 'written'],
       ['group.user_membership.add', 'ignored'],
     ]);
-    expect(requests).toEqual(['POST batch', 'POST transaction', 'POST transaction']);
+    expect(requests).toEqual(['POST batch', 'POST transaction']);
     expect(await versionCount(medplum, practitioner)).toBe(1);
   });
 
@@ -267,10 +276,10 @@ describe('Okta user events', () => {
     const login = await only<AuditEvent>(medplum, 'AuditEvent');
     expect(await versionCount(medplum, practitioner)).toBe(1);
     expect(await versionCount(medplum, login)).toBe(1);
-    // The profile update is the newest user event; create and activate are older than what is stored.
-    expect(again.events.map((event) => event.outcome)).toEqual(['unchanged', 'stale', 'unchanged', 'stale', 'ignored']);
-    // One read for the user; the AuditEvent's conditional create answers "already there".
-    expect(requests).toEqual(['POST batch', 'POST transaction']);
+    // Create is older than what is stored for both aspects; activate is the newest lifecycle event.
+    expect(again.events.map((event) => event.outcome)).toEqual(['unchanged', 'stale', 'unchanged', 'unchanged', 'ignored']);
+    // One read finds the user and the AuditEvent as they should be: nothing to write.
+    expect(requests).toEqual(['POST batch']);
   });
 
   test('converges on the newest event when a deactivate overtakes the activate before it', async () => {
@@ -299,6 +308,22 @@ describe('Okta user events', () => {
 
     expect((await only<Practitioner>(medplum, 'Practitioner')).active).toBe(true);
     expect(late.events[0].outcome).toBe('stale');
+  });
+
+  test('keeps a late deactivate that arrives after a newer profile update, and the newer name', async () => {
+    const medplum = createTestMedplum();
+    const rename = withEvent(await fixture('user.account.update_profile'), (event) => {
+      event.published = '2024-06-05T10:00:00.000Z';
+      event.target[0].displayName = 'Ana Costa';
+    });
+    await deliver(medplum, 'user.lifecycle.activate');
+    await deliverPayload(medplum, rename);
+
+    const late = await deliver(medplum, 'user.lifecycle.deactivate');
+
+    const practitioner = await only<Practitioner>(medplum, 'Practitioner');
+    expect(late.events[0].outcome).toBe('written');
+    expect(practitioner).toMatchObject({ active: false, name: [{ use: 'usual', text: 'Ana Costa' }] });
   });
 
   test('converges on the newest event when one batch carries both in reverse order', async () => {
@@ -448,7 +473,7 @@ describe('Okta security events', () => {
       },
     });
     expect(login.entity).toBeUndefined();
-    expect(requests).toEqual(['POST transaction']);
+    expect(requests).toEqual(['POST batch', 'POST transaction']);
   });
 
   test('creates a user Medplum does not know yet from the login; a later lifecycle event completes it', async () => {
@@ -466,8 +491,8 @@ describe('Okta security events', () => {
     expect(placeholder.active).toBeUndefined();
     expect(placeholder.extension).toBeUndefined();
     expect(login.events[0].resources).toEqual([
-      { reference: expect.stringMatching(/^AuditEvent\//), outcome: 'created' },
       { reference: `Practitioner/${placeholder.id}`, outcome: 'created' },
+      { reference: expect.stringMatching(/^AuditEvent\//), outcome: 'created' },
     ]);
     const practitioner = await only<Practitioner>(medplum, 'Practitioner');
     expect(practitioner.id).toBe(placeholder.id);
@@ -502,8 +527,11 @@ describe('Okta security events', () => {
     }));
 
     await deliverPayload(medplum, payload);
-    const transactions = medplum.requests.map((request) => request.bundle?.entries.length);
+    const transactions = medplum.requests
+      .filter((request) => request.bundle?.type === 'transaction')
+      .map((request) => request.bundle?.entries.length);
 
+    // Ten users first (the AuditEvents point at them), then ten AuditEvents, at most 8 entries each.
     expect(transactions).toEqual([8, 8, 4]);
     const practitioners = await allOf<Practitioner>(medplum, 'Practitioner');
     const audits = await allOf<AuditEvent>(medplum, 'AuditEvent');
@@ -661,7 +689,7 @@ describe('Okta delivery failures', () => {
     expect(await versionCount(medplum, await only<Practitioner>(medplum, 'Practitioner'))).toBe(1);
     expect(await allOf(medplum, 'AuditEvent')).toHaveLength(1);
     expect(logs[0]).toMatch(/^\[okta\] retrying the write once - FhirWriteError: Writing Practitioner .* HTTP 412/);
-    expect(requests).toEqual(['POST batch', 'POST transaction', 'POST batch', 'POST transaction', 'POST transaction']);
+    expect(requests).toEqual(['POST batch', 'POST transaction', 'POST batch', 'POST transaction']);
   });
 
   test('fails the delivery when the retry fails too, and has written nothing', async () => {
@@ -681,14 +709,16 @@ describe('Okta delivery failures', () => {
     ]);
   });
 
-  test('fails the delivery when the AuditEvent write is refused', async () => {
+  test('fails the delivery when a login cannot be written twice, and has written nothing', async () => {
     const medplum = createTestMedplum();
     failTransactions(medplum, 2);
 
-    await expect(deliver(medplum, 'user.session.start')).rejects.toThrow(
-      /^Writing the user for Okta event 8e6f21c4-0c45-11ef-a4f1-31d9b6e2c7a3 failed with HTTP 412/
-    );
+    await expect(deliver(medplum, 'user.session.start')).rejects.toMatchObject({
+      name: 'OktaWriteError',
+      message: expect.stringMatching(/^Writing Practitioner https:\/\/okta.com\/user\|\S+ failed with HTTP 412/),
+    });
     expect(await allOf(medplum, 'AuditEvent')).toHaveLength(0);
+    expect(await allOf(medplum, 'Practitioner')).toHaveLength(0);
   });
 });
 

@@ -1,24 +1,9 @@
 import type { BotEvent, MedplumClient } from '@medplum/core';
-import type {
-  AuditEvent,
-  AuditEventAgent,
-  BundleEntry,
-  Coding,
-  ContactPoint,
-  HumanName,
-  Patient,
-  Practitioner,
-} from '@medplum/fhirtypes';
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  BotConfigurationError,
-  FhirWriteError,
-  PayloadError,
-  WebhookError,
-  WebhookVerificationError,
-} from './lib/errors.ts';
+import type { AuditEvent, AuditEventAgent, Coding, ContactPoint, HumanName, Patient, Practitioner } from '@medplum/fhirtypes';
+import { createHash } from 'node:crypto';
+import { BotConfigurationError, PayloadError, WebhookError, WebhookVerificationError } from './lib/errors.ts';
 import type { FhirClient, PlanResult, ResourceKey, ResourceResult, SyncPlan } from './lib/fhir-sync.ts';
-import { compact, MAX_ENTRIES_PER_TRANSACTION, syncPlans } from './lib/fhir-sync.ts';
+import { syncPlans } from './lib/fhir-sync.ts';
 import { describeResults, logDecision, overallOutcome } from './lib/log.ts';
 import { parseJsonObject } from './lib/raw-body.ts';
 import { readOptionalSecret, readSigningSecrets } from './lib/secrets.ts';
@@ -85,8 +70,8 @@ export interface OktaDeliveryResult {
  * with the verification GET, then with a POST per batch of events (`data.events[]`).
  * Reads secrets: `OKTA_WEBHOOK_SECRET` (and `OKTA_WEBHOOK_SECRET_PREVIOUS` during a rotation), optional
  * `OKTA_WEBHOOK_SECRET_HEADER`, `OKTA_USER_RESOURCE_TYPE` and `OKTA_AUDIT_EVENT_TYPES`.
- * Writes: Practitioner or Patient (user lifecycle and profile events) in one transaction, then AuditEvent
- * (logins and opted-in security events) in another. An event the bot cannot read is logged as rejected
+ * Writes: Practitioner or Patient (user lifecycle and profile events) and AuditEvent (logins and opted-in
+ * security events), the whole batch in one transaction. An event the bot cannot read is logged as rejected
  * and the rest of its batch is still written; event types it does not map are acknowledged and logged.
  */
 export async function handler(
@@ -267,8 +252,7 @@ function readParty(raw: unknown): OktaParty | undefined {
 
 /** What one event of the batch turned into: a plan to write, or a decision already final. */
 type Decision = { readonly eventId: string; readonly eventType: string } & (
-  | { readonly kind: 'user'; readonly plan: SyncPlan }
-  | { readonly kind: 'audit'; readonly plan: AuditPlan }
+  | { readonly kind: 'write'; readonly plan: SyncPlan }
   | { readonly kind: 'settled'; readonly outcome: string; readonly reason?: string }
 );
 
@@ -305,10 +289,10 @@ function decide(event: OktaLogEvent, settings: OktaSettings, orgHost: string | u
     if (event.result !== undefined && event.result !== 'SUCCESS') {
       return settled(event, 'ignored', `Okta reports outcome ${event.result}, so the user did not change`);
     }
-    return { ...ids, kind: 'user', plan: mapUserEvent(event, USER_EVENTS[event.eventType], settings) };
+    return { ...ids, kind: 'write', plan: mapUserEvent(event, USER_EVENTS[event.eventType], settings) };
   }
   if (settings.auditedTypes.has(event.eventType)) {
-    return { ...ids, kind: 'audit', plan: mapAuditEvent(event, settings, orgHost) };
+    return { ...ids, kind: 'write', plan: mapAuditEvent(event, settings, orgHost) };
   }
   const hint = `unsubscribe from it in Okta or list it in ${OKTA_AUDIT_EVENT_TYPES_SETTING}`;
   return settled(event, 'ignored', `not mapped; ${hint}`);
@@ -365,8 +349,11 @@ function userKey(resourceType: UserResourceType, oktaUserId: string): ResourceKe
   return { resourceType, system: OKTA_SYSTEMS.user, value: oktaUserId };
 }
 
-// Known shortcoming: a resource keeps one source-event time, so a lifecycle event that arrives after a
-// newer profile update of the same user is skipped as stale, and its `active` change is lost.
+/**
+ * Lifecycle events own `active`; every user event also carries the user's name and login as they were
+ * then, which the profile aspect owns. Each aspect keeps its own event time, so a late deactivate still
+ * lands after a newer profile update, and an old name never overwrites a newer one.
+ */
 function mapUserEvent(event: OktaLogEvent, rule: UserEventRule, settings: OktaSettings): SyncPlan {
   const user = event.target.find((party) => party.type === 'User' && party.id !== 'unknown');
   if (!user) {
@@ -379,12 +366,14 @@ function mapUserEvent(event: OktaLogEvent, rule: UserEventRule, settings: OktaSe
     occurredAt: event.published,
     rank: rule.rank,
     upserts: [
+      ...(rule.active === undefined
+        ? []
+        : [{ key: userKey(resourceType, user.id), aspect: 'lifecycle', build: () => ({ active: rule.active }) }]),
       {
         key: userKey(resourceType, user.id),
-        build: ({ current }): Partial<OktaUserResource> => ({
-          ...(rule.active === undefined ? {} : { active: rule.active }),
-          ...personFields(resourceType, user, current as OktaUserResource | undefined),
-        }),
+        aspect: 'profile',
+        build: ({ current }): Partial<OktaUserResource> =>
+          personFields(resourceType, user, current as OktaUserResource | undefined),
       },
     ],
   };
@@ -427,14 +416,6 @@ function replaceOwned<T>(list: readonly T[] | undefined, owned: (entry: T) => bo
 
 // ---- Security events: AuditEvent ----
 
-interface AuditPlan {
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly auditEvent: AuditEvent;
-  /** The user the first agent points at; created from the event when Medplum has no record of it yet. */
-  readonly agentUser?: { readonly key: ResourceKey; readonly placeholder: OktaUserResource };
-}
-
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const USER_AUTHENTICATION: Coding = { system: DCM, code: '110114', display: 'User Authentication' };
 const SECURITY_ALERT: Coding = { system: DCM, code: '110113', display: 'Security Alert' };
@@ -460,18 +441,21 @@ const AUDIT_OUTCOMES: Partial<Record<string, AuditEvent['outcome']>> = {
   DENY: '4',
 };
 
-function mapAuditEvent(event: OktaLogEvent, settings: OktaSettings, orgHost: string | undefined): AuditPlan {
+/**
+ * One AuditEvent per security event, keyed on the event uuid in `meta.tag` (R4 AuditEvent has no
+ * identifier), so a redelivery finds it. Its agent points at the user; a login from a user Medplum has
+ * not heard of yet (created before the hook existed) creates that user from the login's actor.
+ */
+function mapAuditEvent(event: OktaLogEvent, settings: OktaSettings, orgHost: string | undefined): SyncPlan {
   const actor = event.actor;
   if (!actor) {
     throw new PayloadError(`Event ${event.uuid} has no actor, and an AuditEvent needs one.`);
   }
   const resourceType = settings.userResourceType;
   // Okta names the actor of a failed sign-in to an account it does not know `unknown`.
-  const knownUser = actor.type === 'User' && actor.id !== 'unknown';
+  const agentKey = actor.type === 'User' && actor.id !== 'unknown' ? userKey(resourceType, actor.id) : undefined;
   const dcmSubtype = DCM_SUBTYPES[event.eventType];
-  const auditEvent: AuditEvent = {
-    resourceType: 'AuditEvent',
-    meta: { tag: [{ system: OKTA_SYSTEMS.event, code: event.uuid }] },
+  const fields: Omit<AuditEvent, 'resourceType'> = {
     type: /^user\.(session|authentication)\./.test(event.eventType) ? USER_AUTHENTICATION : SECURITY_ALERT,
     subtype: [
       ...(dcmSubtype ? [dcmSubtype] : []),
@@ -490,10 +474,17 @@ function mapAuditEvent(event: OktaLogEvent, settings: OktaSettings, orgHost: str
   return {
     eventId: event.uuid,
     eventType: event.eventType,
-    auditEvent: compact(auditEvent),
-    agentUser: knownUser
-      ? { key: userKey(resourceType, actor.id), placeholder: userPlaceholder(resourceType, actor) }
-      : undefined,
+    occurredAt: event.published,
+    ensures: agentKey ? [{ key: agentKey, placeholder: userPlaceholder(resourceType, actor) }] : [],
+    upserts: [
+      {
+        key: { resourceType: 'AuditEvent', system: OKTA_SYSTEMS.event, value: event.uuid, via: 'tag' },
+        build: ({ reference }): Partial<AuditEvent> => {
+          const [agent] = fields.agent;
+          return { ...fields, agent: [{ ...agent, who: agentKey ? reference(agentKey) : undefined }] };
+        },
+      },
+    ],
   };
 }
 
@@ -519,12 +510,7 @@ function userPlaceholder(resourceType: UserResourceType, person: OktaParty): Okt
   return resource as OktaUserResource;
 }
 
-// ---- Writing: one read, one transaction for the users, one for the AuditEvents ----
-
-interface Written {
-  readonly users: Map<SyncPlan, PlanResult>;
-  readonly audits: Map<AuditPlan, PlanResult>;
-}
+// ---- Writing: one read and one transaction for the whole batch ----
 
 /**
  * A write that failed twice. Medplum answers a bot's error with HTTP 400 and Okta never redelivers after
@@ -564,126 +550,21 @@ function isPassingWriteFailure(err: unknown): err is WebhookError {
   return err instanceof WebhookError && err.retryable;
 }
 
-async function writeDecisions(medplum: FhirClient, decisions: readonly Decision[]): Promise<Written> {
-  const userPlans = decisions.flatMap((decision) => (decision.kind === 'user' ? [decision.plan] : []));
-  const auditPlans = decisions.flatMap((decision) => (decision.kind === 'audit' ? [decision.plan] : []));
-
-  const userResults = await syncPlans(medplum, userPlans);
-  const audits = new Map<AuditPlan, PlanResult>();
-  for (const chunk of auditChunks(auditPlans)) {
-    const response = await medplum.executeBatch({ resourceType: 'Bundle', type: 'transaction', entry: chunk.entries });
-    chunk.results(response.entry ?? []).forEach((result, plan) => audits.set(plan, result));
-  }
-  return { users: new Map(userPlans.map((plan, index) => [plan, userResults[index]])), audits };
-}
-
-interface AuditWrite {
-  readonly entries: BundleEntry[];
-  /** Reads the responses to `entries`, in their order, into one result per AuditEvent plan. */
-  readonly results: (responses: readonly BundleEntry[]) => Map<AuditPlan, PlanResult>;
-}
-
-/**
- * AuditEvents go after the users, in a transaction of their own (several past Medplum's entry limit):
- * the sync engine keys resources by `identifier`, which AuditEvent lacks. Each AuditEvent is a conditional
- * create on its `_tag`; its agent points at a conditional create of the user, which Medplum resolves,
- * before the transaction runs, to the user as stored (by the engine a moment ago, or long before).
- */
-function auditChunks(plans: readonly AuditPlan[]): AuditWrite[] {
-  const chunks: AuditPlan[][] = [];
-  for (const plan of plans) {
-    const last = chunks.at(-1);
-    if (last && entryCount([...last, plan]) <= MAX_ENTRIES_PER_TRANSACTION) {
-      last.push(plan);
-    } else {
-      chunks.push([plan]);
-    }
-  }
-  return chunks.map(auditWrite);
-}
-
-function entryCount(plans: readonly AuditPlan[]): number {
-  return plans.length + new Set(plans.flatMap((plan) => (plan.agentUser ? [userSearch(plan.agentUser.key)] : []))).size;
-}
-
-function userSearch(key: ResourceKey): string {
-  return `identifier=${encodeURIComponent(`${key.system}|${key.value}`)}`;
-}
-
-/** One conditional create per agent user (shared by the AuditEvents that point at it), then the AuditEvents. */
-function auditWrite(plans: readonly AuditPlan[]): AuditWrite {
-  const userEntries: BundleEntry[] = [];
-  const userEntryBySearch = new Map<string, number>();
-  const userEntryOf = plans.map((plan) => {
-    if (!plan.agentUser) {
-      return undefined;
-    }
-    const { key, placeholder } = plan.agentUser;
-    const search = userSearch(key);
-    if (!userEntryBySearch.has(search)) {
-      userEntryBySearch.set(search, userEntries.length);
-      const request = { method: 'POST' as const, url: key.resourceType, ifNoneExist: search };
-      userEntries.push({ fullUrl: 'urn:uuid:' + randomUUID(), resource: placeholder, request });
-    }
-    return userEntryBySearch.get(search);
-  });
-  const agentUrl = (index: number): string | undefined => {
-    const userEntry = userEntryOf[index];
-    return userEntry === undefined ? undefined : userEntries[userEntry].fullUrl;
-  };
-
-  return {
-    entries: [...userEntries, ...plans.map((plan, index) => auditEntry(plan, agentUrl(index)))],
-    results: (responses) =>
-      new Map(
-        plans.map((plan, index) => {
-          const userEntry = userEntryOf[index];
-          const user = userEntry === undefined ? undefined : checkCreate(responses[userEntry], 'user', plan.eventId);
-          const audit = checkCreate(responses[userEntries.length + index], 'AuditEvent', plan.eventId);
-          // The user is listed only when the login created it; otherwise its own event's line names it.
-          const resources = user?.outcome === 'created' ? [audit, user] : [audit];
-          return [plan, { eventId: plan.eventId, eventType: plan.eventType, resources }];
-        })
-      ),
-  };
-}
-
-function auditEntry(plan: AuditPlan, agentFullUrl: string | undefined): BundleEntry {
-  const [first, ...others] = plan.auditEvent.agent;
-  const agent = agentFullUrl ? { ...first, who: { reference: agentFullUrl } } : first;
-  return {
-    resource: { ...plan.auditEvent, agent: [agent, ...others] },
-    request: {
-      method: 'POST',
-      url: 'AuditEvent',
-      ifNoneExist: `_tag=${encodeURIComponent(`${OKTA_SYSTEMS.event}|${plan.eventId}`)}`,
-    },
-  };
-}
-
-/** A conditional create answers 201 when it created, 200 when the resource was already there. */
-function checkCreate(entry: BundleEntry | undefined, what: string, eventId: string): ResourceResult {
-  const status = entry?.response?.status ?? '';
-  const resource = entry?.resource;
-  if (!status.startsWith('2') || !resource?.id) {
-    throw new FhirWriteError(
-      `Writing the ${what} for Okta event ${eventId} failed with HTTP ${status || 'no status'}; ` +
-        "check the bot's AccessPolicy allows it and the project's transaction-bundles feature."
-    );
-  }
-  const outcome = status.startsWith('201') ? 'created' : 'unchanged';
-  return { reference: `${resource.resourceType}/${resource.id}`, outcome };
+async function writeDecisions(medplum: FhirClient, decisions: readonly Decision[]): Promise<Map<SyncPlan, PlanResult>> {
+  const plans = decisions.flatMap((decision) => (decision.kind === 'write' ? [decision.plan] : []));
+  const results = await syncPlans(medplum, plans);
+  return new Map(plans.map((plan, index) => [plan, results[index]]));
 }
 
 // ---- Reporting: one log line per event ----
 
-function report(decision: Decision, written: Written): OktaEventResult {
+function report(decision: Decision, written: Map<SyncPlan, PlanResult>): OktaEventResult {
   const { eventId, eventType } = decision;
   if (decision.kind === 'settled') {
     logDecision({ source: SOURCE, eventId, eventType, outcome: decision.outcome, reason: decision.reason });
     return { eventId, eventType, outcome: decision.outcome, resources: [] };
   }
-  const result = decision.kind === 'user' ? written.users.get(decision.plan) : written.audits.get(decision.plan);
+  const result = written.get(decision.plan);
   if (!result) {
     throw new Error(`No write result for Okta event ${eventId}; this is a bug in the Okta bot.`);
   }
