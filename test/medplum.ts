@@ -1,8 +1,9 @@
-// A MockClient that behaves like a Medplum server where the bots depend on it: it validates every
-// write against FHIR R4 (the server does, MockClient does not), and it counts the requests a bot makes.
-import { validateResource } from '@medplum/core';
+// A MockClient that behaves like a Medplum server where the bots depend on it: every write is validated
+// against FHIR R4 (the server does, MockClient does not), and the requests a bot makes are recorded.
 import type { Resource } from '@medplum/fhirtypes';
-import { MockClient } from '@medplum/mock';
+import type { MockClient } from '@medplum/mock';
+import type { RefusedWrite } from '../scripts/lib/fhir-store.ts';
+import { createValidatingMedplum } from '../scripts/lib/fhir-store.ts';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -11,16 +12,11 @@ export interface RecordedRequest {
   readonly bundle?: { type: string; entries: string[] };
 }
 
-export interface InvalidWrite {
-  readonly resourceType: string;
-  readonly problems: string[];
-}
-
-const invalidWrites: InvalidWrite[] = [];
+const refusedWrites: RefusedWrite[] = [];
 
 /** Returns and clears the writes a server would have refused; the setup file fails any test that made one. */
-export function takeInvalidWrites(): InvalidWrite[] {
-  return invalidWrites.splice(0);
+export function takeInvalidWrites(): RefusedWrite[] {
+  return refusedWrites.splice(0);
 }
 
 export interface TestMedplum extends MockClient {
@@ -29,10 +25,9 @@ export interface TestMedplum extends MockClient {
 
 /** A fresh, empty in-memory Medplum with write validation and request recording. */
 export function createTestMedplum(): TestMedplum {
-  const medplum = new MockClient({ seedDefaultData: false, cacheTime: 0 }) as TestMedplum;
+  const medplum = createValidatingMedplum({ onRefused: (refused) => refusedWrites.push(refused) }) as TestMedplum;
   (medplum as { requests: RecordedRequest[] }).requests = [];
   recordRequests(medplum);
-  validateWrites(medplum);
   return medplum;
 }
 
@@ -63,36 +58,6 @@ function safeParse(text: string): any {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-function validateWrites(medplum: TestMedplum): void {
-  // Every create and update of MemoryRepository, conditional ones included, ends in createResourceSync.
-  const repo = medplum.repo as unknown as { createResourceSync: (resource: Resource, ...rest: unknown[]) => Resource };
-  const store = repo.createResourceSync.bind(repo);
-  repo.createResourceSync = (resource: Resource, ...rest: unknown[]) => {
-    // MockClient seeds its own definitions on the first request; check only what comes after.
-    if (medplum.client.initialized) {
-      rejectIfInvalid(resource);
-    }
-    return store(resource, ...rest);
-  };
-}
-
-/** Records and throws, as the server would answer 400; a bot that swallowed the error still fails its test. */
-function rejectIfInvalid(resource: Resource): void {
-  let problems: string[];
-  try {
-    problems = validateResource(resource)
-      .filter((issue) => issue.severity === 'error')
-      .map((issue) => `${issue.expression?.join(',')}: ${issue.details?.text}`);
-  } catch (err) {
-    const issues = (err as { outcome?: { issue?: { expression?: string[]; details?: { text?: string } }[] } }).outcome?.issue;
-    problems = issues?.map((issue) => `${issue.expression?.join(',')}: ${issue.details?.text}`) ?? [String(err)];
-  }
-  if (problems.length > 0) {
-    invalidWrites.push({ resourceType: resource.resourceType, problems });
-    throw new Error(`Invalid ${resource.resourceType}: ${problems.join('; ')}`);
   }
 }
 
