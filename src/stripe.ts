@@ -295,6 +295,40 @@ function accountPlaceholder(): Account {
 }
 
 const PAYMENT_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/payment-type';
+/** FHIR's integer is 32-bit; a rank only breaks ties, so amounts beyond it share the top rank. */
+const MAX_RANK = 2 ** 31 - 1;
+
+/** Money that moved in Stripe, as FHIR's PaymentReconciliation: a payment received, or refunds given. */
+interface MoneyMovement {
+  readonly key: ResourceKey;
+  /** When Stripe created the object the money moved on, in seconds. */
+  readonly created: number;
+  readonly amount: Money | undefined;
+  readonly paymentIntentId: string | undefined;
+  readonly disposition: string;
+  readonly kind: 'payment' | 'adjustment';
+}
+
+function movementPlan(event: Stripe.Event, rank: number, movement: MoneyMovement): SyncPlan {
+  const { key, created, amount, paymentIntentId, disposition, kind } = movement;
+  return planFor(event, Math.min(rank, MAX_RANK), {
+    upserts: [
+      {
+        key,
+        build: (): Partial<PaymentReconciliation> => ({
+          status: 'active',
+          created: isoFromSeconds(created),
+          paymentDate: dateFromSeconds(event.created),
+          paymentAmount: amount,
+          paymentIdentifier: paymentIntentId ? { system: STRIPE_SYSTEMS.paymentIntent, value: paymentIntentId } : undefined,
+          outcome: 'complete',
+          disposition,
+          detail: [{ type: { coding: [{ system: PAYMENT_TYPE_SYSTEM, code: kind }] }, amount }],
+        }),
+      },
+    ],
+  });
+}
 
 /**
  * A succeeded PaymentIntent is money received: a PaymentReconciliation (FHIR's record of a payment and
@@ -302,23 +336,13 @@ const PAYMENT_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/payment-type'
  */
 function mapPaymentIntent(event: StripeEventOf<'payment_intent.succeeded'>): SyncPlan {
   const intent = requireObject<Stripe.PaymentIntent>(event.data.object, 'payment_intent', 'pi_');
-  const amount = toMoney(intent.amount_received, intent.currency);
-  return planFor(event, 0, {
-    upserts: [
-      {
-        key: { resourceType: 'PaymentReconciliation', system: STRIPE_SYSTEMS.paymentIntent, value: intent.id },
-        build: (): Partial<PaymentReconciliation> => ({
-          status: 'active',
-          created: isoFromSeconds(intent.created),
-          paymentDate: dateFromSeconds(event.created),
-          paymentAmount: amount,
-          paymentIdentifier: { system: STRIPE_SYSTEMS.paymentIntent, value: intent.id },
-          outcome: 'complete',
-          disposition: 'Payment succeeded in Stripe',
-          detail: [{ type: { coding: [{ system: PAYMENT_TYPE_SYSTEM, code: 'payment' }] }, amount }],
-        }),
-      },
-    ],
+  return movementPlan(event, 0, {
+    key: { resourceType: 'PaymentReconciliation', system: STRIPE_SYSTEMS.paymentIntent, value: intent.id },
+    created: intent.created,
+    amount: toMoney(intent.amount_received, intent.currency),
+    paymentIntentId: intent.id,
+    disposition: 'Payment succeeded in Stripe',
+    kind: 'payment',
   });
 }
 
@@ -328,24 +352,14 @@ function mapPaymentIntent(event: StripeEventOf<'payment_intent.succeeded'>): Syn
  */
 function mapRefund(event: StripeEventOf<'charge.refunded'>): SyncPlan {
   const charge = requireObject<Stripe.Charge>(event.data.object, 'charge', 'ch_');
-  const refunded = toMoney(-charge.amount_refunded, charge.currency);
   const fully = charge.amount_refunded >= charge.amount;
-  return planFor(event, charge.amount_refunded, {
-    upserts: [
-      {
-        key: { resourceType: 'PaymentReconciliation', system: STRIPE_SYSTEMS.chargeRefunds, value: charge.id },
-        build: (): Partial<PaymentReconciliation> => ({
-          status: 'active',
-          created: isoFromSeconds(charge.created),
-          paymentDate: dateFromSeconds(event.created),
-          paymentAmount: refunded,
-          paymentIdentifier: { system: STRIPE_SYSTEMS.paymentIntent, value: stripeId(charge.payment_intent) },
-          outcome: 'complete',
-          disposition: fully ? 'Charge fully refunded in Stripe' : 'Charge partially refunded in Stripe',
-          detail: [{ type: { coding: [{ system: PAYMENT_TYPE_SYSTEM, code: 'adjustment' }] }, amount: refunded }],
-        }),
-      },
-    ],
+  return movementPlan(event, charge.amount_refunded, {
+    key: { resourceType: 'PaymentReconciliation', system: STRIPE_SYSTEMS.chargeRefunds, value: charge.id },
+    created: charge.created,
+    amount: toMoney(-charge.amount_refunded, charge.currency),
+    paymentIntentId: stripeId(charge.payment_intent),
+    disposition: fully ? 'Charge fully refunded in Stripe' : 'Charge partially refunded in Stripe',
+    kind: 'adjustment',
   });
 }
 

@@ -133,11 +133,17 @@ function compareOccurrence(a: SyncPlan, b: SyncPlan): number {
 
 function planVersion(plan: SyncPlan): SourceVersion {
   const time = Date.parse(plan.occurredAt);
-  if (Number.isNaN(time)) {
-    throw new FhirWriteError(`Event ${plan.eventId} has no valid time; this is a bug in the bot's mapper.`);
+  const rank = plan.rank ?? 0;
+  if (Number.isNaN(time) || !Number.isInteger(rank) || Math.abs(rank) > MAX_FHIR_INTEGER) {
+    throw new FhirWriteError(
+      `Event ${plan.eventId} has an invalid time or rank (a 32-bit integer); this is a bug in the bot's mapper.`
+    );
   }
-  return { time, rank: plan.rank ?? 0 };
+  return { time, rank };
 }
+
+/** The largest value of a FHIR integer, where the rank is stored. */
+const MAX_FHIR_INTEGER = 2 ** 31 - 1;
 
 function compareVersions(a: SourceVersion, b: SourceVersion): number {
   return a.time - b.time || a.rank - b.rank;
