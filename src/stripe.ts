@@ -104,7 +104,7 @@ export function verifyStripeSignature(event: BotEvent, nowSeconds?: number): str
   }
   const match = findMatchingSignature({
     secrets,
-    bodies: bodyCandidates(event.input),
+    bodies: bodyCandidates(event.input, { layout: 'indented' }),
     provided,
     secretName: STRIPE_SECRET_NAME,
     sign: (secret, body) =>

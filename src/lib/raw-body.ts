@@ -9,31 +9,47 @@ export interface BodyCandidate {
 const NON_ASCII = /[\u007f-\uffff]/;
 const ALL_NON_ASCII = /[\u007f-\uffff]/g;
 
+export interface BodyCandidateOptions {
+  /** The layout the vendor sends (Stripe indents with two spaces), tried first. Default: compact. */
+  readonly layout?: 'compact' | 'indented';
+}
+
 /**
  * The texts to check a signature against. A string input is the body exactly as sent. When Medplum has
  * already parsed the JSON (`$execute` with `application/json`), the original bytes are gone: we try the
- * serialisations vendors commonly produce. Number formatting or key order that differs from the vendor's
- * cannot be recovered, which is why the README recommends the raw-body route.
+ * serialisations vendors commonly produce, the vendor's own layout first, each computed only if needed.
+ * Number formatting or key order that differs from the vendor's cannot be recovered, which is why the
+ * README recommends the raw-body route.
  */
-export function bodyCandidates(input: unknown): BodyCandidate[] {
+export function bodyCandidates(input: unknown, options: BodyCandidateOptions = {}): BodyCandidate[] {
   if (typeof input === 'string') {
     return [{ label: 'the raw request body', text: input }];
   }
   if (input === null || typeof input !== 'object') {
     return [];
   }
-  const [compact, indented] = [reserialise(input), reserialise(input, 2)];
-  const candidates = [
-    { label: 'JSON re-serialised compactly', text: compact },
-    { label: 'JSON re-serialised with 2-space indentation', text: indented },
-  ];
-  if (NON_ASCII.test(compact)) {
-    candidates.push(
-      { label: 'compact JSON with \\u-escaped non-ASCII', text: escapeNonAscii(compact) },
-      { label: 'indented JSON with \\u-escaped non-ASCII', text: escapeNonAscii(indented) }
-    );
+  const compact = lazyCandidate('JSON re-serialised compactly', () => reserialise(input));
+  const indented = lazyCandidate('JSON re-serialised with 2-space indentation', () => reserialise(input, 2));
+  const layouts = options.layout === 'indented' ? [indented, compact] : [compact, indented];
+  if (!NON_ASCII.test(layouts[0].text)) {
+    return layouts;
   }
-  return candidates;
+  const escaped = layouts.map(({ label, text }) =>
+    lazyCandidate(`${label}, non-ASCII \\u-escaped`, () => escapeNonAscii(text))
+  );
+  return [...layouts, ...escaped];
+}
+
+/** A candidate whose text is computed on first use: most deliveries match the first candidate. */
+function lazyCandidate(label: string, compute: () => string): BodyCandidate {
+  let text: string | undefined;
+  return {
+    label,
+    get text(): string {
+      text ??= compute();
+      return text;
+    },
+  };
 }
 
 function reserialise(input: object, indent?: number): string {

@@ -111,6 +111,13 @@ describe('bodyCandidates', () => {
     expect(texts).toHaveLength(4);
   });
 
+  test("tries the vendor's layout first", () => {
+    expect(bodyCandidates({ a: 1 }, { layout: 'indented' }).map((c) => c.label)).toEqual([
+      'JSON re-serialised with 2-space indentation',
+      'JSON re-serialised compactly',
+    ]);
+  });
+
   test('refuses a parsed body nested too deeply to re-serialise, with a PayloadError', () => {
     const depth = 200_000;
     const nested = JSON.parse('['.repeat(depth) + ']'.repeat(depth)) as unknown[];
