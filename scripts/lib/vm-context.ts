@@ -20,7 +20,7 @@ export interface VmExecution {
 }
 
 /** The globals Medplum 5.0.10 puts in a VM-context bot's sandbox: nothing more. */
-function sandboxGlobals(log: (line: string) => void): Record<string, unknown> {
+export function sandboxGlobals(log: (line: string) => void = () => undefined): Record<string, unknown> {
   const write = (...args: unknown[]): void => log(args.map(String).join(' '));
   return {
     console: { log: write, info: write, warn: write, error: write, debug: write },
