@@ -8,7 +8,9 @@ const config = JSON.parse(readFileSync(new URL('./medplum.config.json', import.m
 const only = process.argv.slice(2);
 const bots = config.bots.filter((bot) => only.length === 0 || only.includes(bot.name));
 if (bots.length === 0) {
-  console.error(`No bot named ${only.join(', ')} in medplum.config.json; known: ${config.bots.map((b) => b.name).join(', ')}`);
+  console.error(
+    `No bot named ${only.join(', ')} in medplum.config.json; known: ${config.bots.map((b) => b.name).join(', ')}`
+  );
   process.exit(1);
 }
 

@@ -271,7 +271,11 @@ export function formatReport(report: DemoReport): string[] {
     row.problem ? 'FAIL' : 'ok',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((cell) => cell[column].length)));
-  const line = (cell: string[]): string => cell.map((text, column) => text.padEnd(widths[column])).join('  ').trimEnd();
+  const line = (cell: string[]): string =>
+    cell
+      .map((text, column) => text.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
   const lines = [line(header), line(widths.map((width) => '-'.repeat(width))), ...cells.map(line)];
   const failures = report.rows.filter((row) => row.problem);
   lines.push('');

@@ -25,7 +25,15 @@ const PROBE_SOURCE = join(REPO_ROOT, 'scripts', 'lib', 'testing', 'probe-bot.ts'
 const STRIPE_SECRET = 'whsec_test_probe_secret';
 /** The globals of Medplum's VM-context bot runtime (verified on Medplum 5.0.10), and not one more. */
 const VM_CONTEXT_GLOBALS = [
-  'console', 'fetch', 'require', 'ContentType', 'Hl7Message', 'MedplumClient', 'TextEncoder', 'TextDecoder', 'URL',
+  'console',
+  'fetch',
+  'require',
+  'ContentType',
+  'Hl7Message',
+  'MedplumClient',
+  'TextEncoder',
+  'TextDecoder',
+  'URL',
   'URLSearchParams',
 ];
 
@@ -366,8 +374,9 @@ describe('secrets the runner hands to bots', () => {
 
     expect(resolved.get('OKTA_WEBHOOK_SECRET')).toEqual({ value: 'real', origin: 'environment' });
     expect(resolved.get('STRIPE_WEBHOOK_SECRET')?.origin).toBe('demo value');
-    expect(resolveSecrets(names, { ...sources, explicit: { OKTA_WEBHOOK_SECRET: 'x' } }).get('OKTA_WEBHOOK_SECRET'))
-      .toEqual({ value: 'x', origin: 'option' });
+    expect(
+      resolveSecrets(names, { ...sources, explicit: { OKTA_WEBHOOK_SECRET: 'x' } }).get('OKTA_WEBHOOK_SECRET')
+    ).toEqual({ value: 'x', origin: 'option' });
   });
 });
 

@@ -88,11 +88,14 @@ function signingSecrets(
   env: Readonly<Record<string, string | undefined>>
 ): Record<string, string | undefined> {
   const names = new Set([signer.secretName, ...Object.keys(signer.demoSecrets), ...(signer.settingNames ?? [])]);
-  const resolved = resolveSecrets({ names }, {
-    explicit: secret ? { [signer.secretName]: secret } : {},
-    env,
-    demoValues: demoSecrets(),
-  });
+  const resolved = resolveSecrets(
+    { names },
+    {
+      explicit: secret ? { [signer.secretName]: secret } : {},
+      env,
+      demoValues: demoSecrets(),
+    }
+  );
   return Object.fromEntries([...resolved].map(([name, { value }]) => [name, value]));
 }
 

@@ -277,7 +277,13 @@ describe('Okta user events', () => {
     expect(await versionCount(medplum, practitioner)).toBe(1);
     expect(await versionCount(medplum, login)).toBe(1);
     // Create is older than what is stored for both aspects; activate is the newest lifecycle event.
-    expect(again.events.map((event) => event.outcome)).toEqual(['unchanged', 'stale', 'unchanged', 'unchanged', 'ignored']);
+    expect(again.events.map((event) => event.outcome)).toEqual([
+      'unchanged',
+      'stale',
+      'unchanged',
+      'unchanged',
+      'ignored',
+    ]);
     // One read finds the user and the AuditEvent as they should be: nothing to write.
     expect(requests).toEqual(['POST batch']);
   });
@@ -516,7 +522,7 @@ describe('Okta security events', () => {
     expect(await versionCount(medplum, practitioner)).toBe(2);
   });
 
-  test('splits many logins into transactions within Medplum\'s entry limit, each pointing at its user', async () => {
+  test("splits many logins into transactions within Medplum's entry limit, each pointing at its user", async () => {
     const medplum = createTestMedplum();
     const payload = await fixture('user.session.start');
     const [login] = payload.data.events;

@@ -1,5 +1,13 @@
 import type { BotEvent, MedplumClient } from '@medplum/core';
-import type { AuditEvent, AuditEventAgent, Coding, ContactPoint, HumanName, Patient, Practitioner } from '@medplum/fhirtypes';
+import type {
+  AuditEvent,
+  AuditEventAgent,
+  Coding,
+  ContactPoint,
+  HumanName,
+  Patient,
+  Practitioner,
+} from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import { BotConfigurationError, PayloadError, WebhookError, WebhookVerificationError } from './lib/errors.ts';
 import type { FhirClient, PlanResult, ResourceKey, ResourceResult, SyncPlan } from './lib/fhir-sync.ts';

@@ -53,21 +53,29 @@ async function deliver(medplum: TestMedplum, name: string, shape: InputShape = '
   return handler(medplum, stripeEvent(await fixtureDelivery(name), shape));
 }
 
-async function only<T extends Account | Invoice | PaymentReconciliation>(medplum: TestMedplum, type: T['resourceType']) {
+async function only<T extends Account | Invoice | PaymentReconciliation>(
+  medplum: TestMedplum,
+  type: T['resourceType']
+) {
   const resources = await allOf<T>(medplum, type);
   expect(resources).toHaveLength(1);
   return resources[0];
 }
 
 describe('Stripe signature verification', () => {
-  test.each<InputShape>(['raw string', 'parsed object'])('accepts an SDK-signed delivery given as a %s', async (shape) => {
-    const medplum = createTestMedplum();
+  test.each<InputShape>(['raw string', 'parsed object'])(
+    'accepts an SDK-signed delivery given as a %s',
+    async (shape) => {
+      const medplum = createTestMedplum();
 
-    const result = await deliver(medplum, 'customer.created', shape);
+      const result = await deliver(medplum, 'customer.created', shape);
 
-    expect(result).toMatchObject({ eventType: 'customer.created', outcome: 'written' });
-    expect((await only<Account>(medplum, 'Account')).identifier).toEqual([{ system: STRIPE_SYSTEMS.customer, value: CUSTOMER_ID }]);
-  });
+      expect(result).toMatchObject({ eventType: 'customer.created', outcome: 'written' });
+      expect((await only<Account>(medplum, 'Account')).identifier).toEqual([
+        { system: STRIPE_SYSTEMS.customer, value: CUSTOMER_ID },
+      ]);
+    }
+  );
 
   test('accepts a parsed object whose body Stripe had signed as compact JSON', async () => {
     const medplum = createTestMedplum();
@@ -119,7 +127,11 @@ describe('Stripe signature verification', () => {
     ],
     [
       'a missing header',
-      async () => botEvent({ input: await readFixture('stripe', 'customer.created'), secrets: { STRIPE_WEBHOOK_SECRET: SECRET } }),
+      async () =>
+        botEvent({
+          input: await readFixture('stripe', 'customer.created'),
+          secrets: { STRIPE_WEBHOOK_SECRET: SECRET },
+        }),
       /The Stripe-Signature header is missing/,
     ],
     [
@@ -167,10 +179,17 @@ describe('Stripe signature verification', () => {
     const signed = await fixtureDelivery('customer.created');
     const tampered = signed.payload.replace('Jenny', 'Jenni');
     const timestamp = /t=(\d+)/.exec(signed.header)?.[1];
-    const expected = computeHmac({ algorithm: 'sha256', key: SECRET, message: `${timestamp}.${tampered}`, encoding: 'hex' });
+    const expected = computeHmac({
+      algorithm: 'sha256',
+      key: SECRET,
+      message: `${timestamp}.${tampered}`,
+      encoding: 'hex',
+    });
     vi.spyOn(console, 'log').mockImplementation(() => undefined);
 
-    const error = await handler(createTestMedplum(), stripeEvent({ ...signed, payload: tampered })).catch((e: Error) => e);
+    const error = await handler(createTestMedplum(), stripeEvent({ ...signed, payload: tampered })).catch(
+      (e: Error) => e
+    );
 
     vi.restoreAllMocks();
     expect(String(error)).not.toContain(expected);
@@ -224,7 +243,10 @@ describe('Stripe customers', () => {
 
   test('does not invent a Patient when the metadata names none', async () => {
     const medplum = createTestMedplum();
-    const payload = (await readFixture('stripe', 'customer.created')).replace(`"medplum_patient_id": "${PATIENT_ID}"`, '');
+    const payload = (await readFixture('stripe', 'customer.created')).replace(
+      `"medplum_patient_id": "${PATIENT_ID}"`,
+      ''
+    );
 
     await handler(medplum, stripeEvent(signWithStripe(payload)));
 
@@ -359,7 +381,12 @@ describe('Stripe event types the bot does not map', () => {
     const lines = log.mock.calls.map((args) => args.join(' '));
 
     log.mockRestore();
-    expect(result).toEqual({ eventId: 'evt_1NzlYeGgdF1VjufLw0p3Rz7n', eventType: 'product.created', outcome: 'ignored', resources: [] });
+    expect(result).toEqual({
+      eventId: 'evt_1NzlYeGgdF1VjufLw0p3Rz7n',
+      eventType: 'product.created',
+      outcome: 'ignored',
+      resources: [],
+    });
     expect(medplum.requests).toEqual([]);
     expect(lines).toEqual(['[stripe] evt_1NzlYeGgdF1VjufLw0p3Rz7n product.created: ignored']);
   });
@@ -456,7 +483,9 @@ describe('Stripe bot when Medplum fails the write', () => {
     vi.restoreAllMocks();
     expect(error).toMatchObject({ name: 'FhirWriteError', message: expect.stringMatching(/failed with HTTP 500/) });
     expect(lines).toEqual([
-      expect.stringMatching(/^\[stripe\] evt_1MtIaYLkdIwHu7ixVmJ9p2Qe invoice.paid: failed, will be retried - FhirWriteError/),
+      expect.stringMatching(
+        /^\[stripe\] evt_1MtIaYLkdIwHu7ixVmJ9p2Qe invoice.paid: failed, will be retried - FhirWriteError/
+      ),
     ]);
   });
 });
@@ -481,7 +510,13 @@ describe('the built bundle dist/stripe.js', () => {
     const lines: string[] = [];
 
     // invoice.created first: its placeholder Account is the path that once used a global the VM lacks.
-    for (const name of ['invoice.created', 'customer.created', 'invoice.finalized', 'invoice.paid', 'charge.refunded']) {
+    for (const name of [
+      'invoice.created',
+      'customer.created',
+      'invoice.finalized',
+      'invoice.paid',
+      'charge.refunded',
+    ]) {
       const delivery = await fixtureDelivery(name);
       const vmResult = await runInVmContext({
         code: bundle,
@@ -515,11 +550,17 @@ async function snapshot(medplum: TestMedplum): Promise<unknown[]> {
     ...(await allOf(medplum, 'Invoice')),
     ...(await allOf(medplum, 'PaymentReconciliation')),
   ];
-  return resources.map((resource) => withoutIds(resource)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  return resources
+    .map((resource) => withoutIds(resource))
+    .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 }
 
 function withoutIds(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (name, child) => (name === 'meta' || name === 'id' ? undefined : child)), (_name, child) =>
-    typeof child === 'string' ? child.replace(/^(Account|Invoice|PaymentReconciliation)\/[0-9a-f-]{36}$/, '$1/<id>') : child
+  return JSON.parse(
+    JSON.stringify(value, (name, child) => (name === 'meta' || name === 'id' ? undefined : child)),
+    (_name, child) =>
+      typeof child === 'string'
+        ? child.replace(/^(Account|Invoice|PaymentReconciliation)\/[0-9a-f-]{36}$/, '$1/<id>')
+        : child
   );
 }

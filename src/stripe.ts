@@ -74,7 +74,13 @@ export async function handler(
     }
     const [result] = await syncPlans(medplum, [mapper(stripeEvent as StripeEventOf<MappedEventType>)]);
     const outcome = overallOutcome(result);
-    logDecision({ source: SOURCE, eventId: result.eventId, eventType: result.eventType, outcome, reason: describeResults(result) });
+    logDecision({
+      source: SOURCE,
+      eventId: result.eventId,
+      eventType: result.eventType,
+      outcome,
+      reason: describeResults(result),
+    });
     return { eventId: result.eventId, eventType: result.eventType, outcome, resources: result.resources };
   });
 }
@@ -184,7 +190,13 @@ function customerKey(customerId: string): ResourceKey {
 
 /** Account type for a patient's billing account (HL7 v3 ActCode). */
 const PATIENT_BILLING_ACCOUNT = {
-  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PBILLACCT', display: 'patient billing account' }],
+  coding: [
+    {
+      system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+      code: 'PBILLACCT',
+      display: 'patient billing account',
+    },
+  ],
 };
 
 function mapCustomer(event: StripeEventOf<'customer.created' | 'customer.updated'>): SyncPlan {
@@ -248,7 +260,8 @@ function mapInvoice(event: StripeEventOf<InvoiceEventType>): SyncPlan {
           status: INVOICE_STATUS[status],
           cancelledReason: CANCELLED_REASON[status],
           account: account ? reference<Account>(account) : undefined,
-          subject: patientReference(invoice.metadata) ?? (account ? accountPatient(lookup<Account>(account)) : undefined),
+          subject:
+            patientReference(invoice.metadata) ?? (account ? accountPatient(lookup<Account>(account)) : undefined),
           date: isoFromSeconds(invoice.status_transitions?.finalized_at ?? invoice.created),
           lineItem: invoice.lines?.data?.map(toInvoiceLineItem),
           totalNet: toMoney(invoice.subtotal, invoice.currency),
@@ -320,7 +333,9 @@ function movementPlan(event: Stripe.Event, rank: number, movement: MoneyMovement
           created: isoFromSeconds(created),
           paymentDate: dateFromSeconds(event.created),
           paymentAmount: amount,
-          paymentIdentifier: paymentIntentId ? { system: STRIPE_SYSTEMS.paymentIntent, value: paymentIntentId } : undefined,
+          paymentIdentifier: paymentIntentId
+            ? { system: STRIPE_SYSTEMS.paymentIntent, value: paymentIntentId }
+            : undefined,
           outcome: 'complete',
           disposition,
           detail: [{ type: { coding: [{ system: PAYMENT_TYPE_SYSTEM, code: kind }] }, amount }],
@@ -383,7 +398,9 @@ function requireObject<T extends { id: string }>(value: unknown, objectType: str
 
 function requireInvoiceStatus(status: Stripe.Invoice['status']): Stripe.Invoice.Status {
   if (!status || !(status in INVOICE_STATUS)) {
-    throw new PayloadError(`The invoice has an unknown status; expected one of ${Object.keys(INVOICE_STATUS).join(', ')}.`);
+    throw new PayloadError(
+      `The invoice has an unknown status; expected one of ${Object.keys(INVOICE_STATUS).join(', ')}.`
+    );
   }
   return status;
 }
@@ -401,7 +418,22 @@ function patientReference(metadata: Stripe.Metadata | null | undefined): Referen
 
 /** Currencies whose smallest unit is the unit itself (Stripe's list of zero-decimal currencies). */
 const ZERO_DECIMAL_CURRENCIES = new Set([
-  'bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf',
+  'bif',
+  'clp',
+  'djf',
+  'gnf',
+  'jpy',
+  'kmf',
+  'krw',
+  'mga',
+  'pyg',
+  'rwf',
+  'ugx',
+  'vnd',
+  'vuv',
+  'xaf',
+  'xof',
+  'xpf',
 ]);
 /** Currencies that Stripe counts in thousandths. */
 const THREE_DECIMAL_CURRENCIES = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
@@ -413,7 +445,10 @@ export function toMoney(amount: number | null | undefined, currency: string | nu
   }
   const code = currency.toLowerCase();
   const decimals = ZERO_DECIMAL_CURRENCIES.has(code) ? 0 : THREE_DECIMAL_CURRENCIES.has(code) ? 3 : 2;
-  return { value: Number((amount / 10 ** decimals).toFixed(decimals)), currency: code.toUpperCase() as Money['currency'] };
+  return {
+    value: Number((amount / 10 ** decimals).toFixed(decimals)),
+    currency: code.toUpperCase() as Money['currency'],
+  };
 }
 
 function isoFromSeconds(seconds: number): string {

@@ -12,7 +12,12 @@ export interface BotEventOptions {
 }
 
 /** Builds the BotEvent Medplum passes to `handler(medplum, event)` for a webhook request. */
-export function botEvent({ input, headers = {}, secrets = {}, contentType = 'application/json' }: BotEventOptions): BotEvent {
+export function botEvent({
+  input,
+  headers = {},
+  secrets = {},
+  contentType = 'application/json',
+}: BotEventOptions): BotEvent {
   const settings: Record<string, ProjectSetting> = {};
   for (const [name, valueString] of Object.entries(secrets)) {
     settings[name] = { name, valueString };

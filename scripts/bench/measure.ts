@@ -73,8 +73,10 @@ async function measureVerification({ profile, options }: MeasureContext): Promis
   // A verifier that runs the handler logs its decision; the lines would only cost time here.
   const log = console.log;
   console.log = (): void => undefined;
-  const rates = await measureRates(verifiers, { iterations: options.verifyIterations, rounds: options.verifyRounds })
-    .finally(() => (console.log = log));
+  const rates = await measureRates(verifiers, {
+    iterations: options.verifyIterations,
+    rounds: options.verifyRounds,
+  }).finally(() => (console.log = log));
   const rateOf = (label: string | undefined): Rate | undefined => rates.find((rate) => rate.label === label);
   return {
     sample: cases.sample,

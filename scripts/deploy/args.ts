@@ -76,11 +76,7 @@ export function parseFlags(argv: readonly string[]): DeployFlags {
   };
 }
 
-function oneOf<T extends string>(
-  flag: string,
-  value: string | undefined,
-  allowed: readonly T[]
-): T | undefined {
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined || (allowed as readonly string[]).includes(value)) {
     return value as T | undefined;
   }

@@ -44,9 +44,7 @@ export function readDeployConfig(configPath: string): DeployConfig {
   if (!Array.isArray(raw.bots) || raw.bots.length === 0) {
     throw new DeployError(`${configPath} has no "bots" entries`, 'list them as the README shows.');
   }
-  const bots = raw.bots.map((entry: RawEntry, index: number) =>
-    readEntry(root, entry, `${configPath} bots[${index}]`)
-  );
+  const bots = raw.bots.map((entry: RawEntry, index: number) => readEntry(root, entry, `${configPath} bots[${index}]`));
   const names = bots.map((bot) => bot.name);
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
   if (duplicate) {

@@ -1,12 +1,6 @@
 // What every step gets: the run's settings and session, and what earlier steps found.
 import type { WithId } from '@medplum/core';
-import type {
-  AccessPolicy,
-  Bot,
-  ClientApplication,
-  Coding,
-  ProjectMembership,
-} from '@medplum/fhirtypes';
+import type { AccessPolicy, Bot, ClientApplication, Coding, ProjectMembership } from '@medplum/fhirtypes';
 import type { BotRuntime, DeployFlags, Route } from './args.ts';
 import type { BotEntry, DeployConfig } from './config.ts';
 import type { Env } from './env.ts';

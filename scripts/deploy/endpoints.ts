@@ -41,9 +41,7 @@ const VENDOR_HINTS: Record<string, VendorHint> = {
     where: 'Okta Admin Console > Workflow > Event Hooks > Create Event Hook',
     fields: (endpoint) => [
       `URL: ${endpoint.route === 'webhook' ? endpoint.publicUrl : endpoint.executeUrl}`,
-      ...(endpoint.route === 'webhook'
-        ? []
-        : [`Custom header fields: Authorization = ${endpoint.authorization}`]),
+      ...(endpoint.route === 'webhook' ? [] : [`Custom header fields: Authorization = ${endpoint.authorization}`]),
       'Authentication field: x-okta-webhook-secret',
       `Authentication secret: a long random value, also stored as ${secretNames(endpoint)}`,
       'Subscribe to events: those the README Okta section lists; save, then Verify (a GET)',
@@ -80,9 +78,7 @@ export function endpointOf(ctx: DeployContext, state: BotState): Endpoint | unde
 }
 
 export function printEndpoints(ctx: DeployContext, states: readonly BotState[], log: Log): void {
-  const endpoints = states
-    .map((state) => endpointOf(ctx, state))
-    .filter((endpoint) => endpoint !== undefined);
+  const endpoints = states.map((state) => endpointOf(ctx, state)).filter((endpoint) => endpoint !== undefined);
   if (endpoints.length === 0) {
     return;
   }

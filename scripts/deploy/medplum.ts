@@ -78,10 +78,7 @@ export async function findUnique<K extends ResourceType>(
 }
 
 /** The ProjectMembership of a Bot or ClientApplication: the admin API makes one with each. */
-export async function findMembership(
-  session: Session,
-  profile: Reference
-): Promise<WithId<ProjectMembership>> {
+export async function findMembership(session: Session, profile: Reference): Promise<WithId<ProjectMembership>> {
   const query = { profile: profile.reference as string };
   const membership = await findUnique(session, 'ProjectMembership', query);
   if (!membership) {
@@ -115,10 +112,7 @@ export interface NewClient {
 }
 
 /** `POST admin/projects/{id}/client`: a ClientApplication, with a secret, and its membership. */
-export function createClient(
-  session: Session,
-  client: NewClient
-): Promise<WithId<ClientApplication>> {
+export function createClient(session: Session, client: NewClient): Promise<WithId<ClientApplication>> {
   return callMedplum(`creating the ClientApplication "${client.name}"`, ADMIN_FIX, () =>
     session.medplum.post(`admin/projects/${session.projectId}/client`, client)
   );
@@ -143,10 +137,7 @@ export async function readProjectSecrets(session: Session): Promise<ProjectSetti
 }
 
 /** `POST admin/projects/{id}/secrets` replaces the whole list: pass every secret, not only new ones. */
-export async function writeProjectSecrets(
-  session: Session,
-  secrets: ProjectSetting[]
-): Promise<void> {
+export async function writeProjectSecrets(session: Session, secrets: ProjectSetting[]): Promise<void> {
   await callMedplum('writing the project secrets', ADMIN_FIX, () =>
     session.medplum.post(`admin/projects/${session.projectId}/secrets`, secrets)
   );

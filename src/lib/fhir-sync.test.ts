@@ -3,7 +3,13 @@ import { describe, expect, test } from 'vitest';
 import { allOf, createTestMedplum, takeInvalidWrites, versionCount } from '../../test/medplum.ts';
 import { FhirWriteError } from './errors.ts';
 import type { ResourceKey, SyncPlan, Upsert } from './fhir-sync.ts';
-import { MAX_ENTRIES_PER_TRANSACTION, SOURCE_EVENT_EXTENSION_URL, canonicalJson, compact, syncPlans } from './fhir-sync.ts';
+import {
+  MAX_ENTRIES_PER_TRANSACTION,
+  SOURCE_EVENT_EXTENSION_URL,
+  canonicalJson,
+  compact,
+  syncPlans,
+} from './fhir-sync.ts';
 
 const ACCOUNT: ResourceKey = { resourceType: 'Account', system: 'https://example.com/customer', value: 'c1' };
 const INVOICE: ResourceKey = { resourceType: 'Invoice', system: 'https://example.com/invoice', value: 'i1' };
@@ -91,7 +97,10 @@ describe('syncPlans', () => {
     const [invoice] = await allOf<Invoice>(medplum, 'Invoice');
     expect(invoice.status).toBe('balanced');
     expect(await versionCount(medplum, invoice)).toBe(1);
-    expect(results.map((r) => r.resources.map((resource) => resource.outcome))).toEqual([['created'], ['created', 'created']]);
+    expect(results.map((r) => r.resources.map((resource) => resource.outcome))).toEqual([
+      ['created'],
+      ['created', 'created'],
+    ]);
     expect(transaction?.entries).toHaveLength(2);
   });
 
@@ -218,7 +227,10 @@ describe('syncPlans with aspects', () => {
     const [result] = await syncPlans(medplum, [both]);
 
     expect(result.resources).toEqual([expect.objectContaining({ outcome: 'updated' })]);
-    expect((await allOf<Practitioner>(medplum, 'Practitioner'))[0]).toMatchObject({ active: true, name: [{ text: 'Newest' }] });
+    expect((await allOf<Practitioner>(medplum, 'Practitioner'))[0]).toMatchObject({
+      active: true,
+      name: [{ text: 'Newest' }],
+    });
   });
 });
 
@@ -270,7 +282,10 @@ describe('syncPlans past the entry limit of a strict transaction', () => {
 
 describe('compact and canonicalJson', () => {
   test('drop empty values and ignore key order', () => {
-    expect(compact({ a: '', b: [], c: {}, d: [undefined, { e: undefined }], f: 0, g: false })).toEqual({ f: 0, g: false });
+    expect(compact({ a: '', b: [], c: {}, d: [undefined, { e: undefined }], f: 0, g: false })).toEqual({
+      f: 0,
+      g: false,
+    });
     expect(canonicalJson({ b: 1, a: { d: 2, c: 3 } })).toBe(canonicalJson({ a: { c: 3, d: 2 }, b: 1 }));
   });
 });

@@ -12,7 +12,8 @@ import { FhirWriteError } from './errors.ts';
  */
 
 /** Extension on every resource a bot writes: which vendor event last set it, and when that event happened. */
-export const SOURCE_EVENT_EXTENSION_URL = 'https://github.com/medplum-webhook-bots/fhir/StructureDefinition/source-event';
+export const SOURCE_EVENT_EXTENSION_URL =
+  'https://github.com/medplum-webhook-bots/fhir/StructureDefinition/source-event';
 
 /** Names a resource by the vendor's identifier for the object it mirrors. */
 export interface ResourceKey {
@@ -171,7 +172,11 @@ function searchUrl(key: ResourceKey): string {
 function keysOf(plans: readonly SyncPlan[]): ResourceKey[] {
   const keys = new Map<string, ResourceKey>();
   for (const plan of plans) {
-    for (const key of [...plan.upserts.map((u) => u.key), ...(plan.ensures ?? []).map((e) => e.key), ...(plan.reads ?? [])]) {
+    for (const key of [
+      ...plan.upserts.map((u) => u.key),
+      ...(plan.ensures ?? []).map((e) => e.key),
+      ...(plan.reads ?? []),
+    ]) {
       keys.set(slotId(key), key);
     }
   }
@@ -253,7 +258,8 @@ function applyUpsert(upsert: Upsert, slot: Slot, version: SourceVersion, slots: 
   const context: BuildContext<Resource> = {
     current: before,
     lookup: <R extends Resource>(key: ResourceKey) => slots.get(slotId(key))?.current as R | undefined,
-    reference: <R extends Resource>(key: ResourceKey) => referenceTo(slots.get(slotId(key))) as Reference<R> | undefined,
+    reference: <R extends Resource>(key: ResourceKey) =>
+      referenceTo(slots.get(slotId(key))) as Reference<R> | undefined,
   };
   const fields = upsert.build(context);
   const next = compact({
@@ -454,7 +460,11 @@ function transactionEntry(slot: Slot): BundleEntry {
     const versionId = slot.stored.meta?.versionId;
     return {
       resource: { ...resource, id: slot.stored.id },
-      request: { method: 'PUT', url: `${resourceType}/${slot.stored.id}`, ...(versionId ? { ifMatch: `W/"${versionId}"` } : {}) },
+      request: {
+        method: 'PUT',
+        url: `${resourceType}/${slot.stored.id}`,
+        ...(versionId ? { ifMatch: `W/"${versionId}"` } : {}),
+      },
     };
   }
   // A new resource keeps only its tags (a tag may be its key); the server assigns the rest of meta.

@@ -4,8 +4,7 @@ import { BotConfigurationError } from './errors.ts';
 /** Suffix of the optional secret that holds the previous value during a key rotation. */
 export const PREVIOUS_SECRET_SUFFIX = '_PREVIOUS';
 
-const HOW_TO_SET =
-  'set it in the Medplum app under Project > Secrets, or with `npm run deploy -- --set-secrets`';
+const HOW_TO_SET = 'set it in the Medplum app under Project > Secrets, or with `npm run deploy -- --set-secrets`';
 
 /** Reads a bot secret, or returns undefined when it is not set. */
 export function readOptionalSecret(event: BotEvent, name: string): string | undefined {

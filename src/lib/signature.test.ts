@@ -25,7 +25,12 @@ describe('computeHmac', () => {
 
   test('signs the UTF-8 bytes of non-ASCII text', () => {
     const signature = computeHmac({ algorithm: 'sha256', key: 'k', message: 'Zoë', encoding: 'hex' });
-    const bytes = computeHmac({ algorithm: 'sha256', key: 'k', message: Buffer.from('Zoë').toString('latin1'), encoding: 'hex' });
+    const bytes = computeHmac({
+      algorithm: 'sha256',
+      key: 'k',
+      message: Buffer.from('Zoë').toString('latin1'),
+      encoding: 'hex',
+    });
     expect(signature).not.toBe(bytes);
     expect(signature).toHaveLength(64);
   });
@@ -75,7 +80,8 @@ describe('checkTimestamp', () => {
 });
 
 describe('findMatchingSignature', () => {
-  const sign = (secret: string, body: string) => computeHmac({ algorithm: 'sha256', key: secret, message: body, encoding: 'hex' });
+  const sign = (secret: string, body: string) =>
+    computeHmac({ algorithm: 'sha256', key: secret, message: body, encoding: 'hex' });
 
   test('finds the body and secret that match any provided signature', () => {
     const bodies = bodyCandidates({ a: 1 });
@@ -89,7 +95,13 @@ describe('findMatchingSignature', () => {
   test('names the bodies it tried and the secret to check, never a signature', () => {
     const expected = sign('s', '{"a":1}');
     const attempt = () =>
-      findMatchingSignature({ secrets: ['s'], bodies: bodyCandidates('{"a":2}'), provided: ['x'], sign, secretName: 'S' });
+      findMatchingSignature({
+        secrets: ['s'],
+        bodies: bodyCandidates('{"a":2}'),
+        provided: ['x'],
+        sign,
+        secretName: 'S',
+      });
 
     expect(attempt).toThrow('No signature matched (checked against: the raw request body). Check S');
     expect(attempt).not.toThrow(expected);

@@ -30,10 +30,7 @@ export async function ensureBot(ctx: DeployContext, state: BotState): Promise<St
 }
 
 /** Step 2b: the Bot's ProjectMembership carries the bot's AccessPolicy, and only it. */
-export async function ensureBotMembership(
-  ctx: DeployContext,
-  state: BotState
-): Promise<StepResult> {
+export async function ensureBotMembership(ctx: DeployContext, state: BotState): Promise<StepResult> {
   if (!state.bot) {
     const detail = `with the Bot, carrying AccessPolicy "${state.entry.accessPolicy.name}"`;
     return { outcome: 'created', detail };
@@ -72,10 +69,7 @@ export async function ensureMembershipPolicy(
  * By our identifier; else the one Bot of exactly this name without it (made by hand, or by a run
  * that stopped between creating the Bot and tagging it), which deploy adopts, not duplicates.
  */
-async function findBot(
-  ctx: DeployContext,
-  state: BotState
-): Promise<WithId<DeployedBot> | undefined> {
+async function findBot(ctx: DeployContext, state: BotState): Promise<WithId<DeployedBot> | undefined> {
   const { session } = ctx;
   const name = state.entry.name;
   const identifier = `${BOT_IDENTIFIER_SYSTEM}|${name}`;

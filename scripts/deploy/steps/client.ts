@@ -13,10 +13,7 @@ import { ensureAccessPolicy } from './access-policy.ts';
 import { ensureMembershipPolicy } from './bot.ts';
 
 /** Step 4a: the webhook client's AccessPolicy, read-only and limited to this bot. */
-export async function ensureWebhookClientPolicy(
-  ctx: DeployContext,
-  state: BotState
-): Promise<StepResult> {
+export async function ensureWebhookClientPolicy(ctx: DeployContext, state: BotState): Promise<StepResult> {
   const desired = webhookClientPolicy(ctx.config.webhookClientPolicy, state);
   const ensured = await ensureAccessPolicy(ctx, desired, webhookClientPolicyTag(state.entry.name));
   state.clientPolicy = ensured.policy;
@@ -25,10 +22,7 @@ export async function ensureWebhookClientPolicy(
 }
 
 /** Step 4b: the ClientApplication and the membership that carries the policy of 4a. */
-export async function ensureWebhookClient(
-  ctx: DeployContext,
-  state: BotState
-): Promise<StepResult> {
+export async function ensureWebhookClient(ctx: DeployContext, state: BotState): Promise<StepResult> {
   const name = webhookClientName(state.entry.name);
   const exactly = (client: ClientApplication): boolean => client.name === name;
   const found = await findUnique(ctx.session, 'ClientApplication', { name }, exactly);
@@ -43,11 +37,7 @@ export async function ensureWebhookClient(
   return { outcome: result.outcome, detail };
 }
 
-async function createWebhookClient(
-  ctx: DeployContext,
-  state: BotState,
-  name: string
-): Promise<StepResult> {
+async function createWebhookClient(ctx: DeployContext, state: BotState, name: string): Promise<StepResult> {
   if (ctx.flags.dryRun) {
     return { outcome: 'created', detail: `ClientApplication "${name}" with its membership` };
   }
@@ -58,8 +48,7 @@ async function createWebhookClient(
   const client = await createClient(ctx.session, {
     name,
     description:
-      `${state.entry.vendor} calls the ${state.entry.name} bot with these credentials. ` +
-      'Managed by npm run deploy.',
+      `${state.entry.vendor} calls the ${state.entry.name} bot with these credentials. ` + 'Managed by npm run deploy.',
     accessPolicy: createReference(state.clientPolicy),
   });
   state.client = client;

@@ -57,11 +57,7 @@ function isDeployed(bot: DeployedBot, hashes: { source: string; bundle: string }
 }
 
 /** Saves the source as a Binary; the Bot points at it once `$deploy` has succeeded. */
-async function uploadSource(
-  ctx: DeployContext,
-  state: BotState,
-  source: Buffer
-): Promise<Attachment> {
+async function uploadSource(ctx: DeployContext, state: BotState, source: Buffer): Promise<Attachment> {
   const filename = basename(state.entry.source);
   const upload = { data: source.toString('utf8'), filename, contentType: ContentType.TYPESCRIPT };
   const binary = await callMedplum(`uploading ${state.entry.source}`, 'retry deploy.', () =>

@@ -32,11 +32,7 @@ export async function ensureSecrets(ctx: DeployContext, state: BotState): Promis
 }
 
 /** The declared secrets whose environment value is set and differs from the project's. */
-function valuesToSet(
-  ctx: DeployContext,
-  wanted: readonly string[],
-  current: ProjectSetting[]
-): ProjectSetting[] {
+function valuesToSet(ctx: DeployContext, wanted: readonly string[], current: ProjectSetting[]): ProjectSetting[] {
   const differs = (name: string): boolean =>
     current.find((secret) => secret.name === name)?.valueString !== ctx.env[name];
   return wanted
@@ -63,7 +59,6 @@ function howToSet(missing: string[]): string[] {
   return [
     `the bot fails every delivery until ${missing.length > 1 ? 'they are' : 'it is'} set; either:`,
     '  in the Medplum app: Admin > Project > Secrets, add each name with its value, or',
-    `  put ${missing.map((name) => `${name}=...`).join(' ')} in .env and run: ` +
-      'npm run deploy -- --set-secrets',
+    `  put ${missing.map((name) => `${name}=...`).join(' ')} in .env and run: ` + 'npm run deploy -- --set-secrets',
   ];
 }

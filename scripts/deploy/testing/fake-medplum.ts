@@ -282,11 +282,7 @@ function adminProject(state: FakeState, request: ParsedRequest): Answer {
 }
 
 /** Like Medplum's createBot/createClient: the resource, then a membership whose profile is it. */
-function adminCreate(
-  state: FakeState,
-  request: ParsedRequest,
-  resourceType: 'Bot' | 'ClientApplication'
-): Answer {
+function adminCreate(state: FakeState, request: ParsedRequest, resourceType: 'Bot' | 'ClientApplication'): Answer {
   requireAdmin(state, request);
   const body = request.body as AdminCreateBody;
   if (!body?.name) {

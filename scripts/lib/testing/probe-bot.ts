@@ -12,8 +12,21 @@ declare const PROBE_SKIPS_VERIFICATION: boolean;
 const CUSTOMER_SYSTEM = 'https://stripe.com/customer';
 /** The globals a bot might reach for; Medplum's VM context has only some of them. */
 const GLOBALS = [
-  'console', 'fetch', 'require', 'ContentType', 'Hl7Message', 'MedplumClient', 'TextEncoder', 'TextDecoder', 'URL',
-  'URLSearchParams', 'Buffer', 'process', 'setTimeout', 'crypto', 'structuredClone',
+  'console',
+  'fetch',
+  'require',
+  'ContentType',
+  'Hl7Message',
+  'MedplumClient',
+  'TextEncoder',
+  'TextDecoder',
+  'URL',
+  'URLSearchParams',
+  'Buffer',
+  'process',
+  'setTimeout',
+  'crypto',
+  'structuredClone',
 ];
 
 interface StripeLikeEvent {
