@@ -550,6 +550,21 @@ describe('Okta security events', () => {
     }
   });
 
+  test('rejects an event whose outcome is not what Okta documents, rather than read it as a success', async () => {
+    const medplum = createTestMedplum();
+    const odd = withEvent(await fixture('user.lifecycle.deactivate'), (event) => {
+      (event as { outcome: unknown }).outcome = { result: 0 };
+    });
+
+    const result = await deliverPayload(medplum, odd);
+
+    expect(result.events).toEqual([expect.objectContaining({ outcome: 'rejected', resources: [] })]);
+    expect(logs.join('\n')).toMatch(
+      /data\.events\[0\]\.outcome\.result is an integer, where the vendor documents a string/
+    );
+    expect(await allOf(medplum, 'Practitioner')).toHaveLength(0);
+  });
+
   test('records a failed sign-in to an unknown account without inventing a user', async () => {
     const medplum = createTestMedplum();
     const failed = withEvent(await fixture('user.session.start'), (event) => {

@@ -13,6 +13,8 @@ import { BotConfigurationError, PayloadError, WebhookError, WebhookVerificationE
 import type { FhirClient, PlanResult, ResourceKey, ResourceResult, SyncPlan } from './lib/fhir-sync.ts';
 import { syncPlans } from './lib/fhir-sync.ts';
 import { describeResults, logDecision, overallOutcome } from './lib/log.ts';
+import type { Shape } from './lib/payload.ts';
+import { checkShape } from './lib/payload.ts';
 import { parseJsonObject } from './lib/raw-body.ts';
 import { readOptionalSecret, readSigningSecrets } from './lib/secrets.ts';
 import { safeEqual } from './lib/signature.ts';
@@ -219,7 +221,21 @@ function readDelivery(input: unknown): OktaDelivery {
   return { deliveryId: stringOrUndefined(body.eventId), events, orgHost: hostOf(body.source) };
 }
 
-/** Checks the fields every event needs; anything else is optional and read where it is used. */
+const PARTY_SHAPE: Shape = { displayName: ['string', 'null'], alternateId: ['string', 'null'] };
+
+/** The optional fields of Okta's LogEvent that the bot reads: absent is fine, another type is not. */
+const EVENT_SHAPE: Shape = {
+  displayMessage: ['string', 'null'],
+  outcome: { types: ['object', 'null'], fields: { result: ['string'], reason: ['string', 'null'] } },
+  client: { types: ['object', 'null'], fields: { ipAddress: ['string', 'null'] } },
+  actor: { types: ['object', 'null'], fields: PARTY_SHAPE },
+  target: { types: ['array', 'null'], items: { types: ['object', 'null'], fields: PARTY_SHAPE } },
+};
+
+/**
+ * Checks the fields every event needs, and the types of the optional ones: an event whose outcome
+ * or names are not what Okta documents is rejected rather than read as a success without them.
+ */
 function readOktaEvent(raw: unknown, position: number): OktaLogEvent {
   const event = isObject(raw) ? raw : {};
   const { uuid, published, eventType } = event;
@@ -229,6 +245,7 @@ function readOktaEvent(raw: unknown, position: number): OktaLogEvent {
   if (typeof published !== 'string' || Number.isNaN(Date.parse(published))) {
     throw new PayloadError(`Event ${uuid} has no valid published time, so it cannot be ordered against others.`);
   }
+  checkShape(event, EVENT_SHAPE, `data.events[${position - 1}]`);
   const outcome = isObject(event.outcome) ? event.outcome : {};
   const client = isObject(event.client) ? event.client : {};
   return {

@@ -235,9 +235,13 @@ describe('Stripe customers', () => {
       description: 'Stripe customer',
       subject: [{ reference: `Patient/${PATIENT_ID}` }],
       type: { coding: [{ code: 'PBILLACCT' }] },
-      extension: [
-        { url: SOURCE_EVENT_EXTENSION_URL, extension: [{ url: 'time', valueInstant: '2023-04-07T18:59:53.000Z' }] },
-      ],
+      extension: ['details', 'status'].map((aspect) => ({
+        url: SOURCE_EVENT_EXTENSION_URL,
+        extension: [
+          { url: 'aspect', valueString: aspect },
+          { url: 'time', valueInstant: '2023-04-07T18:59:53.000Z' },
+        ],
+      })),
     });
   });
 
@@ -254,6 +258,31 @@ describe('Stripe customers', () => {
     expect(await allOf(medplum, 'Patient')).toHaveLength(0);
   });
 
+  test('customer.deleted overtaking the customer events still ends inactive with the details', async () => {
+    const medplum = createTestMedplum();
+
+    for (const name of ['customer.deleted', 'customer.created', 'customer.updated']) {
+      await deliver(medplum, name);
+    }
+
+    expect(await only<Account>(medplum, 'Account')).toMatchObject({
+      status: 'inactive',
+      name: 'Jenny Rosen',
+      subject: [{ reference: `Patient/${PATIENT_ID}` }],
+    });
+  });
+
+  test('a bare customer.deleted changes only the status', async () => {
+    const medplum = createTestMedplum();
+    await deliver(medplum, 'customer.created');
+    const bare = JSON.parse(await readFixture('stripe', 'customer.deleted'));
+    bare.data.object = { id: CUSTOMER_ID, object: 'customer', deleted: true };
+
+    await handler(medplum, stripeEvent(signWithStripe(JSON.stringify(bare, null, 2))));
+
+    expect(await only<Account>(medplum, 'Account')).toMatchObject({ status: 'inactive', name: 'Jenny Rosen' });
+  });
+
   test('customer.deleted makes the Account inactive and keeps what it knew', async () => {
     const medplum = createTestMedplum();
     await deliver(medplum, 'customer.created');
@@ -265,11 +294,32 @@ describe('Stripe customers', () => {
 });
 
 describe('Stripe invoices', () => {
+  test("takes the Invoice's Patient from its own data only, so delivery order cannot change it", async () => {
+    const customerFirst = createTestMedplum();
+    const invoiceFirst = createTestMedplum();
+    await deliver(customerFirst, 'customer.created');
+    await deliver(customerFirst, 'invoice.paid');
+    await deliver(invoiceFirst, 'invoice.paid');
+    await deliver(invoiceFirst, 'customer.created');
+
+    for (const medplum of [customerFirst, invoiceFirst]) {
+      const invoice = await only<Invoice>(medplum, 'Invoice');
+      const account = await only<Account>(medplum, 'Account');
+      expect(invoice.subject).toBeUndefined();
+      expect(invoice.account).toEqual({ reference: `Account/${account.id}` });
+      expect(account.subject).toEqual([{ reference: `Patient/${PATIENT_ID}` }]);
+    }
+  });
+
   test('invoice.finalized writes the Invoice with totals, lines, issue date, Account and Patient', async () => {
     const medplum = createTestMedplum();
     await deliver(medplum, 'customer.created');
+    const payload = (await readFixture('stripe', 'invoice.finalized')).replace(
+      '"metadata": {},\n      "next_payment_attempt"',
+      `"metadata": { "medplum_patient_id": "${PATIENT_ID}" },\n      "next_payment_attempt"`
+    );
 
-    await deliver(medplum, 'invoice.finalized');
+    await handler(medplum, stripeEvent(signWithStripe(payload)));
 
     const account = await only<Account>(medplum, 'Account');
     const invoice = await only<Invoice>(medplum, 'Invoice');

@@ -11,9 +11,11 @@ import type {
 } from '@medplum/fhirtypes';
 import type Stripe from 'stripe';
 import { PayloadError, WebhookVerificationError } from './lib/errors.ts';
-import type { ResourceKey, SyncPlan } from './lib/fhir-sync.ts';
+import type { ResourceKey, SyncPlan, Upsert } from './lib/fhir-sync.ts';
 import { syncPlans } from './lib/fhir-sync.ts';
 import { describeResults, logDecision, overallOutcome } from './lib/log.ts';
+import type { FieldRule, Shape } from './lib/payload.ts';
+import { checkShape } from './lib/payload.ts';
 import { bodyCandidates, parseJsonObject } from './lib/raw-body.ts';
 import { readSigningSecrets } from './lib/secrets.ts';
 import { checkTimestamp, computeHmac, findMatchingSignature, parseSignatureHeader } from './lib/signature.ts';
@@ -27,6 +29,9 @@ export const STRIPE_TOLERANCE_SECONDS = 300;
 
 /** Customer or invoice metadata key whose value is the id of the Medplum Patient the billing belongs to. */
 export const PATIENT_METADATA_KEY = 'medplum_patient_id';
+
+/** Stripe metadata: an object of strings. */
+const METADATA: FieldRule = { types: ['object'], values: ['string'] };
 
 export const STRIPE_SYSTEMS = {
   customer: 'https://stripe.com/customer',
@@ -199,34 +204,51 @@ const PATIENT_BILLING_ACCOUNT = {
   ],
 };
 
+/** The customer fields the mappers read, with the types Stripe documents (checked before use). */
+const CUSTOMER_SHAPE: Shape = { name: ['string', 'null'], email: ['string', 'null'], metadata: METADATA };
+
+/**
+ * A customer's Account has two aspects, ordered separately: its status (active, or inactive once deleted)
+ * and its details. So a customer.deleted that overtakes the customer's other events still leaves the
+ * Account with its name and Patient, whichever order they arrive in.
+ */
 function mapCustomer(event: StripeEventOf<'customer.created' | 'customer.updated'>): SyncPlan {
   const customer = requireObject<Stripe.Customer>(event.data.object, 'customer', 'cus_');
-  return planFor(event, 0, {
-    upserts: [
-      {
-        key: customerKey(customer.id),
-        build: (): Partial<Account> => {
-          const patient = patientReference(customer.metadata);
-          return {
-            status: 'active',
-            type: PATIENT_BILLING_ACCOUNT,
-            name: customer.name ?? customer.email ?? undefined,
-            description: 'Stripe customer',
-            subject: patient ? [patient] : undefined,
-          };
-        },
-      },
-    ],
-  });
+  checkShape(customer as unknown as Record<string, unknown>, CUSTOMER_SHAPE, 'data.object');
+  return planFor(event, 0, { upserts: [customerStatus(customer.id, 'active'), customerDetails(customer)] });
 }
 
-/** A deleted customer keeps its Account for the billing history; it becomes inactive, for good. */
+/**
+ * A deleted customer keeps its Account for the billing history; it becomes inactive, for good. Stripe's
+ * customer.deleted carries the customer as it was; a bare `{ id, deleted }` only changes the status.
+ */
 function mapDeletedCustomer(event: StripeEventOf<'customer.deleted'>): SyncPlan {
   const customer = requireObject<Stripe.Customer>(event.data.object, 'customer', 'cus_');
+  const hasDetails = ['name', 'email', 'metadata'].some((field) => field in customer);
+  if (hasDetails) {
+    checkShape(customer as unknown as Record<string, unknown>, CUSTOMER_SHAPE, 'data.object');
+  }
   // Deletion is final in Stripe: rank it above any update from the same second.
-  return planFor(event, 1, {
-    upserts: [{ key: customerKey(customer.id), build: (): Partial<Account> => ({ status: 'inactive' }) }],
-  });
+  const upserts = [customerStatus(customer.id, 'inactive'), ...(hasDetails ? [customerDetails(customer)] : [])];
+  return planFor(event, 1, { upserts });
+}
+
+function customerStatus(customerId: string, status: Account['status']): Upsert {
+  return { key: customerKey(customerId), aspect: 'status', build: (): Partial<Account> => ({ status }) };
+}
+
+function customerDetails(customer: Stripe.Customer): Upsert {
+  const patient = patientReference(customer.metadata);
+  return {
+    key: customerKey(customer.id),
+    aspect: 'details',
+    build: (): Partial<Account> => ({
+      type: PATIENT_BILLING_ACCOUNT,
+      name: customer.name ?? customer.email ?? undefined,
+      description: 'Stripe customer',
+      subject: patient ? [patient] : undefined,
+    }),
+  };
 }
 
 /** Where an invoice is in its life; breaks ties between events from the same second. */
@@ -245,8 +267,43 @@ const CANCELLED_REASON: Partial<Record<Stripe.Invoice.Status, string>> = {
   uncollectible: 'Marked uncollectible in Stripe',
 };
 
+/** An expanded object in place of an id (Stripe's `expand[]`). */
+const EXPANDABLE: FieldRule = { types: ['string', 'object', 'null'], fields: { id: ['string'] } };
+
+const INVOICE_LINE_SHAPE: Shape = {
+  description: ['string', 'null'],
+  quantity: ['integer', 'null'],
+  amount: ['integer'],
+  currency: ['string'],
+  pricing: {
+    types: ['object', 'null'],
+    fields: { price_details: { types: ['object', 'null'], fields: { price: ['string', 'object'] } } },
+  },
+};
+
+const INVOICE_SHAPE: Shape = {
+  customer: { types: ['string', 'object', 'null'], fields: { id: ['string'], metadata: METADATA } },
+  metadata: METADATA,
+  number: ['string', 'null'],
+  created: ['integer'],
+  status_transitions: { types: ['object'], fields: { finalized_at: ['integer', 'null'] } },
+  lines: {
+    types: ['object'],
+    fields: { data: { types: ['array'], items: { types: ['object'], fields: INVOICE_LINE_SHAPE } } },
+  },
+  subtotal: ['integer'],
+  total: ['integer'],
+  currency: ['string'],
+};
+
+/**
+ * The Invoice's subject is the Patient its own data names: the invoice's metadata, or its customer's
+ * when Stripe sent the customer expanded. It never depends on what else Medplum holds at the time, so
+ * every delivery order ends the same; the Patient of an unnamed invoice is reachable through its Account.
+ */
 function mapInvoice(event: StripeEventOf<InvoiceEventType>): SyncPlan {
   const invoice = requireObject<Stripe.Invoice>(event.data.object, 'invoice', 'in_');
+  checkShape(invoice as unknown as Record<string, unknown>, INVOICE_SHAPE, 'data.object');
   const status = requireInvoiceStatus(invoice.status);
   const customerId = stripeId(invoice.customer);
   const account = customerId ? customerKey(customerId) : undefined;
@@ -255,13 +312,12 @@ function mapInvoice(event: StripeEventOf<InvoiceEventType>): SyncPlan {
     upserts: [
       {
         key: { resourceType: 'Invoice', system: STRIPE_SYSTEMS.invoice, value: invoice.id },
-        build: ({ lookup, reference }): Partial<Invoice> => ({
+        build: ({ reference }): Partial<Invoice> => ({
           identifier: invoiceIdentifiers(invoice),
           status: INVOICE_STATUS[status],
           cancelledReason: CANCELLED_REASON[status],
           account: account ? reference<Account>(account) : undefined,
-          subject:
-            patientReference(invoice.metadata) ?? (account ? accountPatient(lookup<Account>(account)) : undefined),
+          subject: patientReference(invoice.metadata) ?? expandedCustomerPatient(invoice.customer),
           date: isoFromSeconds(invoice.status_transitions?.finalized_at ?? invoice.created),
           lineItem: invoice.lines?.data?.map(toInvoiceLineItem),
           totalNet: toMoney(invoice.subtotal, invoice.currency),
@@ -272,10 +328,10 @@ function mapInvoice(event: StripeEventOf<InvoiceEventType>): SyncPlan {
   });
 }
 
-/** The Patient an Account bills for, if its customer's metadata named one. */
-function accountPatient(account: Account | undefined): Reference<Patient> | undefined {
-  const subject = account?.subject?.find((reference) => reference.reference?.startsWith('Patient/'));
-  return subject as Reference<Patient> | undefined;
+function expandedCustomerPatient(customer: Stripe.Invoice['customer']): Reference<Patient> | undefined {
+  return customer && typeof customer === 'object' && 'metadata' in customer
+    ? patientReference(customer.metadata)
+    : undefined;
 }
 
 function invoiceIdentifiers(invoice: Stripe.Invoice): Identifier[] {
@@ -306,6 +362,16 @@ function toInvoiceLineItem(line: Stripe.InvoiceLineItem, index: number): Invoice
 function accountPlaceholder(): Account {
   return { resourceType: 'Account', status: 'active', type: PATIENT_BILLING_ACCOUNT, description: 'Stripe customer' };
 }
+
+const PAYMENT_INTENT_SHAPE: Shape = { created: ['integer'], amount_received: ['integer'], currency: ['string'] };
+
+const CHARGE_SHAPE: Shape = {
+  created: ['integer'],
+  amount: ['integer'],
+  amount_refunded: ['integer'],
+  currency: ['string'],
+  payment_intent: EXPANDABLE,
+};
 
 const PAYMENT_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/payment-type';
 /** FHIR's integer is 32-bit; a rank only breaks ties, so amounts beyond it share the top rank. */
@@ -351,6 +417,7 @@ function movementPlan(event: Stripe.Event, rank: number, movement: MoneyMovement
  */
 function mapPaymentIntent(event: StripeEventOf<'payment_intent.succeeded'>): SyncPlan {
   const intent = requireObject<Stripe.PaymentIntent>(event.data.object, 'payment_intent', 'pi_');
+  checkShape(intent as unknown as Record<string, unknown>, PAYMENT_INTENT_SHAPE, 'data.object');
   return movementPlan(event, 0, {
     key: { resourceType: 'PaymentReconciliation', system: STRIPE_SYSTEMS.paymentIntent, value: intent.id },
     created: intent.created,
@@ -367,6 +434,7 @@ function mapPaymentIntent(event: StripeEventOf<'payment_intent.succeeded'>): Syn
  */
 function mapRefund(event: StripeEventOf<'charge.refunded'>): SyncPlan {
   const charge = requireObject<Stripe.Charge>(event.data.object, 'charge', 'ch_');
+  checkShape(charge as unknown as Record<string, unknown>, CHARGE_SHAPE, 'data.object');
   const fully = charge.amount_refunded >= charge.amount;
   return movementPlan(event, charge.amount_refunded, {
     key: { resourceType: 'PaymentReconciliation', system: STRIPE_SYSTEMS.chargeRefunds, value: charge.id },

@@ -294,3 +294,34 @@ describe('compact and canonicalJson', () => {
 function takeInvalidWritesForThisTest(): void {
   expect(takeInvalidWrites().map((w) => w.resourceType)).toEqual(['Invoice']);
 }
+
+describe('syncPlans when Medplum throws', () => {
+  test('turns what the client throws into a retryable FhirWriteError, without the server message', async () => {
+    const medplum = createTestMedplum();
+    medplum.executeBatch = async () => {
+      throw Object.assign(new Error('Too Many Requests for Jenny Rosen'), {
+        outcome: { resourceType: 'OperationOutcome', id: 'too-many-requests', issue: [{ code: 'throttled' }] },
+      });
+    };
+
+    const error = await syncPlans(medplum, [invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued')]).catch((e) => e);
+
+    expect(error).toBeInstanceOf(FhirWriteError);
+    expect(error.message).toMatch(/^Medplum did not complete the batch read \(Error: too-many-requests, throttled\)/);
+    expect(error.message).not.toContain('Jenny');
+  });
+
+  test('sends a transaction once, leaving retries to the vendor', async () => {
+    const medplum = createTestMedplum();
+    const options: unknown[] = [];
+    const executeBatch = medplum.executeBatch.bind(medplum);
+    medplum.executeBatch = (bundle, requestOptions) => {
+      options.push(requestOptions);
+      return executeBatch(bundle, requestOptions);
+    };
+
+    await syncPlans(medplum, [invoicePlan('e1', '2024-01-01T00:00:00Z', 'issued')]);
+
+    expect(options).toEqual([undefined, expect.objectContaining({ maxRetries: 0 })]);
+  });
+});

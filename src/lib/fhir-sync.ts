@@ -150,6 +150,31 @@ function compareVersions(a: SourceVersion, b: SourceVersion): number {
   return a.time - b.time || a.rank - b.rank;
 }
 
+/**
+ * Sends a batch or transaction. A transaction is sent once: when its answer is lost, the client's own
+ * retry would report our write as someone else's; the vendor's redelivery retries it safely instead.
+ * Whatever Medplum or the network throws becomes a retryable FhirWriteError naming what happened.
+ */
+async function send(medplum: FhirClient, bundle: Bundle): Promise<Bundle> {
+  try {
+    return await medplum.executeBatch(bundle, bundle.type === 'transaction' ? { maxRetries: 0 } : undefined);
+  } catch (err) {
+    const what = bundle.type === 'transaction' ? 'transaction' : 'batch read';
+    throw new FhirWriteError(
+      `Medplum did not complete the ${what} (${describeFailure(err)}); the vendor will retry. ` +
+        "If it keeps failing, check the Medplum server and the bot's AccessPolicy."
+    );
+  }
+}
+
+/** Names a failure by its kind and OperationOutcome codes only: a server's message may quote the data. */
+function describeFailure(err: unknown): string {
+  const outcome = (err as { outcome?: { id?: string; issue?: { code?: string }[] } } | undefined)?.outcome;
+  const codes = [outcome?.id, ...(outcome?.issue ?? []).map((issue) => issue.code)].filter(Boolean);
+  const kind = err instanceof Error ? err.name : typeof err;
+  return codes.length > 0 ? `${kind}: ${[...new Set(codes)].join(', ')}` : kind;
+}
+
 // ---- Read: one batch of identifier searches ----
 
 function slotId(key: ResourceKey): string {
@@ -189,7 +214,7 @@ async function readSlots(medplum: FhirClient, plans: readonly SyncPlan[]): Promi
   if (keys.length === 0) {
     return slots;
   }
-  const response = await medplum.executeBatch({
+  const response = await send(medplum, {
     resourceType: 'Bundle',
     type: 'batch',
     entry: keys.map((key) => ({ request: { method: 'GET', url: searchUrl(key) } })),
@@ -411,7 +436,7 @@ async function writeSlots(medplum: FhirClient, slots: Map<string, Slot>): Promis
   }
   const resolved = new Map<string, string>();
   for (const chunk of chunksOf(referencedFirst(changed), MAX_ENTRIES_PER_TRANSACTION)) {
-    const response = await medplum.executeBatch({
+    const response = await send(medplum, {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: chunk.map(([, slot]) => withResolvedReferences(transactionEntry(slot), resolved)),

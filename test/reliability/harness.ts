@@ -81,6 +81,11 @@ export interface BotUnderTest {
   readonly tagSystems?: readonly string[];
   /** True for an error that tells the vendor to deliver again: what a lost race or a failed write throws. */
   readonly isRetryableFailure: (error: unknown) => boolean;
+  /**
+   * How many times the bot itself repeats a write that failed for a passing reason before it gives up
+   * (Okta's bot retries once, since Okta never redelivers after an error). Default 0.
+   */
+  readonly ownWriteRetries?: number;
   /** Patient names, emails, phone numbers and ids in the samples: never in a log line or error. */
   readonly personalStrings: readonly string[];
   /** The fields the bot reads, with their documented JSON types. */
