@@ -230,7 +230,7 @@ function storedResourceFrom(entry: BundleEntry | undefined, key: ResourceKey): R
   const status = entry?.response?.status ?? '';
   if (!status.startsWith('2')) {
     throw new FhirWriteError(
-      `Reading ${key.resourceType} by identifier failed with HTTP ${status || 'no status'}; ` +
+      `Reading ${key.resourceType} by ${key.via ?? 'identifier'} failed with HTTP ${status || 'no status'}; ` +
         "check the bot's AccessPolicy allows reading it. The vendor will retry."
     );
   }
