@@ -174,6 +174,7 @@ const FIRST_RUN_WRITES_PER_BOT = [
   'PUT /fhir/R4/Bot/:id',
   'POST /fhir/R4/AccessPolicy',
   'POST /admin/projects/project-1/client',
+  'PUT /fhir/R4/Bot/:id',
 ];
 
 describe('a first deploy', () => {
@@ -554,7 +555,25 @@ describe('routes and features', () => {
 
     const closed = await deploy(['beta']);
     expect(closed.writes).toEqual(['PUT /fhir/R4/Bot/:id']);
-    expect(botNamed('beta').publicWebhook).toBe(false);
+    expect(botNamed('beta')).toMatchObject({ publicWebhook: false, rawBody: true });
+  });
+
+  test('keeps the raw body on $execute too, where the server supports it (Medplum 5.2)', async () => {
+    await start();
+    await deploy(['beta']);
+
+    expect(botNamed('beta')).toMatchObject({ publicWebhook: false, rawBody: true });
+    expect((await deploy(['beta'])).writes).toEqual([]);
+  });
+
+  test('on a server without rawBody, $execute stays parsed and a second run writes nothing', async () => {
+    await start({ legacyRawBody: true });
+    const first = await deploy(['beta']);
+
+    expect(first.code, first.output).toBe(0);
+    expect(botNamed('beta')).toMatchObject({ publicWebhook: false, webhookRawBodyEnabled: false });
+    expect(botNamed('beta')).not.toHaveProperty('rawBody');
+    expect((await deploy(['beta'])).writes).toEqual([]);
   });
 
   test('uses webhookRawBodyEnabled on a server that refuses rawBody (Medplum 5.0)', async () => {

@@ -1,7 +1,8 @@
 // Step 5: how the vendor reaches the bot. `execute` (the default): `$execute` with the webhook
 // client's Basic credentials, and the public route closed. `webhook`: the unauthenticated
-// `/webhook/{membership id}` route, with the raw body kept so a JSON signature is checked against
-// the exact bytes the vendor sent.
+// `/webhook/{membership id}` route. Either way the raw body is kept where the server can: Medplum 5.2's
+// `rawBody` covers `$execute` too, so a JSON signature is checked against the exact bytes the vendor
+// sent; Medplum 5.0's `webhookRawBodyEnabled` covers only the public route.
 import { OperationOutcomeError } from '@medplum/core';
 import type { WithId } from '@medplum/core';
 import type { BotState, DeployContext, DeployedBot } from '../context.ts';
@@ -16,7 +17,9 @@ export async function ensureRoute(ctx: DeployContext, state: BotState): Promise<
   }
   const isPublic = bot.publicWebhook === true;
   const hasRawBody = bot.rawBody === true || bot.webhookRawBodyEnabled === true;
-  const satisfied = publicWebhook ? isPublic && hasRawBody : !isPublic;
+  // On Medplum 5.0 `$execute` always parses; `webhookRawBodyEnabled` present (even false) records that.
+  const rawBodyAsPossible = bot.rawBody === true || 'webhookRawBodyEnabled' in bot;
+  const satisfied = publicWebhook ? isPublic && hasRawBody : !isPublic && rawBodyAsPossible;
   if (satisfied) {
     const outcome = state.botCreated ? 'created' : 'unchanged';
     return { outcome, detail: describeRoute(publicWebhook) };
@@ -30,7 +33,7 @@ export async function ensureRoute(ctx: DeployContext, state: BotState): Promise<
 function describeRoute(publicWebhook: boolean): string {
   return publicWebhook
     ? 'public /webhook route: publicWebhook and the raw-body flag on'
-    : '$execute with Basic auth; public /webhook route off';
+    : '$execute with Basic auth, raw body where the server supports it; public /webhook route off';
 }
 
 /** Writes the route flags under the raw-body name this server knows (see DeployedBot). */
@@ -39,18 +42,17 @@ async function saveRoute(
   bot: WithId<DeployedBot>,
   publicWebhook: boolean
 ): Promise<WithId<DeployedBot>> {
-  if (!publicWebhook) {
-    return saveBot(ctx, { ...bot, publicWebhook: false });
-  }
-  const { webhookRawBodyEnabled: _legacy, ...rest } = bot;
+  const { webhookRawBodyEnabled: legacy, ...rest } = bot;
   try {
-    return await saveBot(ctx, { ...rest, publicWebhook: true, rawBody: true });
+    return await saveBot(ctx, { ...rest, publicWebhook, rawBody: true });
   } catch (err) {
     if (!refusesRawBody(err)) {
       throw err;
     }
+    // Medplum 5.0: the flag is `webhookRawBodyEnabled`, and only the public route honours it.
     const { rawBody: _current, ...older } = rest;
-    return saveBot(ctx, { ...older, publicWebhook: true, webhookRawBodyEnabled: true });
+    const webhookRawBodyEnabled = publicWebhook || legacy === true;
+    return saveBot(ctx, { ...older, publicWebhook, webhookRawBodyEnabled });
   }
 }
 
