@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { runInVmContext } from '../scripts/lib/vm-context.ts';
+import { PERSONAL_DATA_IN_FIXTURES } from '../test/fixtures/personal-data.ts';
 import { botEvent, readFixture } from '../test/bot-event.ts';
 import type { TestMedplum } from '../test/medplum.ts';
 import { allOf, createTestMedplum, versionCount } from '../test/medplum.ts';
@@ -15,16 +16,7 @@ const SECRET = 'okta-hook-7c1e9a4f2b8d6e3a5c0f';
 const OLD_SECRET = 'okta-hook-previous-1d4b7e0a3c6f';
 const USER_ID = '00u8d2x7ywPnE4Rj15d7';
 const ORG_HOST = 'dev-5550123.okta.com';
-/** Names, logins and addresses from the fixtures: none may reach a log line. */
-const FIXTURE_PERSONAL_DATA = [
-  'Ana Lima',
-  'ana.lima@clinic.example',
-  'ana.costa@clinic.example',
-  'Sam Okafor',
-  'it-admin@clinic.example',
-  '198.51.100.23',
-  '203.0.113.40',
-];
+const FIXTURE_PERSONAL_DATA = PERSONAL_DATA_IN_FIXTURES.okta;
 
 type FixtureName =
   | 'batch'

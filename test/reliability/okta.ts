@@ -3,6 +3,7 @@
 import { FhirWriteError } from '../../src/lib/errors.ts';
 import { DEFAULT_SECRET_HEADER, handler, OKTA_SECRET_NAME, OKTA_SYSTEMS, OktaWriteError } from '../../src/okta.ts';
 import { readFixture } from '../bot-event.ts';
+import { PERSONAL_DATA_IN_FIXTURES } from '../fixtures/personal-data.ts';
 import type { BotUnderTest, ReadField, Sample } from './harness.ts';
 
 const SECRET = 'okta-reliability-4e2a9c71b05d83f6';
@@ -78,14 +79,6 @@ export const oktaBot: BotUnderTest = {
   resourceTypes: ['Practitioner', 'AuditEvent'],
   identifierSystems: [OKTA_SYSTEMS.user],
   tagSystems: [OKTA_SYSTEMS.event],
-  personalStrings: [
-    'Ana Lima',
-    'ana.lima@clinic.example',
-    'ana.costa@clinic.example',
-    'Sam Okafor',
-    'it-admin@clinic.example',
-    '198.51.100.23',
-    '203.0.113.40',
-  ],
+  personalStrings: PERSONAL_DATA_IN_FIXTURES.okta,
   readFields: READ_FIELDS,
 };

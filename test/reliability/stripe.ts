@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { FhirWriteError } from '../../src/lib/errors.ts';
 import { handler, STRIPE_SECRET_NAME, STRIPE_SYSTEMS, STRIPE_TOLERANCE_SECONDS } from '../../src/stripe.ts';
 import { readFixture } from '../bot-event.ts';
+import { PERSONAL_DATA_IN_FIXTURES } from '../fixtures/personal-data.ts';
 import type { BotUnderTest, ReadField, Sample } from './harness.ts';
 
 const SECRET = 'whsec_reliability_7c1d94e0b25a4f3e8d6b0a9c';
@@ -164,13 +165,6 @@ export const stripeBot: BotUnderTest = {
     STRIPE_SYSTEMS.paymentIntent,
     STRIPE_SYSTEMS.chargeRefunds,
   ],
-  personalStrings: [
-    'Jenny Rosen',
-    'jennyrosen@example.com',
-    'jenny.rosen@example.com',
-    '+15555550123',
-    // The Patient id from customer metadata: it identifies a patient as much as a name does.
-    '6f7e0e1c-5b1a-4c7e-9a53-3f1d2c9b8a10',
-  ],
+  personalStrings: PERSONAL_DATA_IN_FIXTURES.stripe,
   readFields: READ_FIELDS,
 };
