@@ -1,4 +1,5 @@
 import type { Account, Invoice, PaymentReconciliation } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
@@ -6,12 +7,14 @@ import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { botEvent, readFixture } from '../test/bot-event.ts';
 import { PERSONAL_DATA_IN_FIXTURES } from '../test/fixtures/personal-data.ts';
 import type { TestMedplum } from '../test/medplum.ts';
-import { allOf, createTestMedplum, versionCount } from '../test/medplum.ts';
+import { allOf, createTestMedplum, storedContent, versionCount, withoutServerIds } from '../test/medplum.ts';
 import { runInVmContext } from '../scripts/lib/vm-context.ts';
 import { SOURCE_EVENT_EXTENSION_URL } from './lib/fhir-sync.ts';
 import { computeHmac } from './lib/signature.ts';
 import { handler, MAPPED_EVENT_TYPES, STRIPE_SYSTEMS, toMoney } from './stripe.ts';
 
+/** The resource types this bot writes, for comparing whole stores. */
+const BILLING_TYPES: Resource['resourceType'][] = ['Account', 'Invoice', 'PaymentReconciliation'];
 const SECRET = 'whsec_test_5d2f1a0c9b8e7d6c5b4a39281706f5e4';
 const OLD_SECRET = 'whsec_test_previous_0a1b2c3d4e5f60718293a4b5';
 const PATIENT_ID = '6f7e0e1c-5b1a-4c7e-9a53-3f1d2c9b8a10';
@@ -448,14 +451,14 @@ describe('Stripe idempotency and ordering', () => {
   test.each(ALL_MAPPED_FIXTURES)('a redelivered %s changes nothing and costs one read', async (name) => {
     const medplum = createTestMedplum();
     await deliver(medplum, name);
-    const before = await snapshot(medplum);
+    const before = await storedContent(medplum, BILLING_TYPES);
     medplum.requests.length = 0;
 
     const again = await deliver(medplum, name);
 
     expect(again.outcome).toBe('unchanged');
     expect(medplum.requests.map((r) => r.bundle?.type)).toEqual(['batch']);
-    expect(await snapshot(medplum)).toEqual(before);
+    expect(await storedContent(medplum, BILLING_TYPES)).toEqual(before);
   });
 
   test.each(ALL_MAPPED_FIXTURES)('%s costs at most one read and one transaction', async (name) => {
@@ -577,10 +580,10 @@ describe('the built bundle dist/stripe.js', () => {
       vi.spyOn(console, 'log').mockImplementation(() => undefined);
       const sourceResult = await handler(fromSource, stripeEvent(delivery, 'parsed object'));
       vi.restoreAllMocks();
-      expect(withoutIds(vmResult)).toEqual(withoutIds(sourceResult));
+      expect(withoutServerIds(vmResult)).toEqual(withoutServerIds(sourceResult));
     }
 
-    expect(await snapshot(fromBundle)).toEqual(await snapshot(fromSource));
+    expect(await storedContent(fromBundle, BILLING_TYPES)).toEqual(await storedContent(fromSource, BILLING_TYPES));
     expect(lines).toHaveLength(5);
   });
 
@@ -592,25 +595,3 @@ describe('the built bundle dist/stripe.js', () => {
     await expect(run).rejects.toMatchObject({ name: 'WebhookVerificationError' });
   });
 });
-
-/** The business content of every stored billing resource, without server-assigned ids and versions. */
-async function snapshot(medplum: TestMedplum): Promise<unknown[]> {
-  const resources = [
-    ...(await allOf(medplum, 'Account')),
-    ...(await allOf(medplum, 'Invoice')),
-    ...(await allOf(medplum, 'PaymentReconciliation')),
-  ];
-  return resources
-    .map((resource) => withoutIds(resource))
-    .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-}
-
-function withoutIds(value: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(value, (name, child) => (name === 'meta' || name === 'id' ? undefined : child)),
-    (_name, child) =>
-      typeof child === 'string'
-        ? child.replace(/^(Account|Invoice|PaymentReconciliation)\/[0-9a-f-]{36}$/, '$1/<id>')
-        : child
-  );
-}

@@ -71,3 +71,26 @@ export async function versionCount(medplum: MockClient, resource: Resource): Pro
   const history = await medplum.readHistory(resource.resourceType, resource.id as string);
   return history.entry?.length ?? 0;
 }
+
+/**
+ * The content of every stored resource of the given types, without what the server assigns (ids,
+ * versions, times) and with references to stored resources reduced to their type, sorted: two stores
+ * that hold the same records compare equal whatever ids they handed out.
+ */
+export async function storedContent(
+  medplum: MockClient,
+  resourceTypes: Resource['resourceType'][]
+): Promise<unknown[]> {
+  const resources: Resource[] = [];
+  for (const resourceType of resourceTypes) {
+    resources.push(...(await allOf(medplum, resourceType)));
+  }
+  return resources.map(withoutServerIds).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+}
+
+/** A value (a resource, or a bot's result) without server-assigned ids, versions and times. */
+export function withoutServerIds(value: unknown): unknown {
+  const serverAssigned = new Set(['id', 'versionId', 'lastUpdated']);
+  const text = JSON.stringify(value, (name, child) => (serverAssigned.has(name) ? undefined : child));
+  return JSON.parse(text.replace(/\b([A-Z][A-Za-z]+)\/[0-9a-f]{8}-[0-9a-f-]{27}/g, '$1/<id>'));
+}
