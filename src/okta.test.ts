@@ -1,6 +1,5 @@
 import type { BotEvent } from '@medplum/core';
-import type { AuditEvent, Bundle, Patient, Practitioner } from '@medplum/fhirtypes';
-import type { Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';

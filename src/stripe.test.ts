@@ -1,5 +1,4 @@
-import type { Account, Invoice, PaymentReconciliation } from '@medplum/fhirtypes';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Account, Invoice, PaymentReconciliation, Resource } from '@medplum/fhirtypes';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
